@@ -2,13 +2,9 @@ package mapboxtest
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 )
-
-// ErrNoObject is returned by Storage.Open when the object does not exist.
-var ErrNoObject = errors.New("no such object")
 
 // Storage is the S3-compatible server behind the test server's staging bucket:
 // a real MinIO for tests (NewMinIO), or an in-process store for the demo.
@@ -20,7 +16,7 @@ type Storage interface {
 	// Mint returns new temporary credentials that allow writing bucket/key,
 	// valid for lifetime (a storage may round it up to its own minimum).
 	Mint(ctx context.Context, key string, lifetime time.Duration) (accessKeyID, secretAccessKey, sessionToken string, err error)
-	// Open reads a staged object, or returns ErrNoObject.
+	// Open reads a staged object; for a missing one the error wraps fs.ErrNotExist.
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 	// Delete removes a staged object; a missing one is not an error.
 	Delete(ctx context.Context, key string) error
