@@ -1,0 +1,185 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeConfig writes text as config.yaml in a new folder holding a "drop"
+// watch folder, and returns the config's path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "drop"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const minimal = `mapbox:
+  username: example
+state:
+  path: state/state.db
+watch:
+  - path: drop
+rules:
+  - match: "*.geojson"
+`
+
+func TestLoadDefaults(t *testing.T) {
+	path := writeConfig(t, minimal)
+	cfg, err := Load(path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	w := cfg.Watch[0]
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"api_url", cfg.Mapbox.APIURL, DefaultAPIURL},
+		{"requests_per_minute", cfg.Mapbox.RequestsPerMinute, 30},
+		{"token_env", cfg.Mapbox.TokenEnv, "MAPBOX_ACCESS_TOKEN"},
+		{"s3_endpoint", cfg.Mapbox.S3Endpoint, ""},
+		{"state.path", cfg.State.Path, filepath.Join(dir, "state", "state.db")},
+		{"watch path", w.Path, filepath.Join(dir, "drop")},
+		{"mode", w.Mode, ModeAuto},
+		{"settle", w.Settle, 5 * time.Second},
+		{"poll_interval", w.PollInterval, 10 * time.Second},
+		{"rescan_interval", w.RescanInterval, time.Hour},
+		{"recursive", w.Recursive, true},
+		{"rule tileset", cfg.Rules[0].Tileset, "{username}.{stem}"},
+		{"rule name", cfg.Rules[0].Name, "{stem}"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheLine(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // substring of the error, after "config.yaml:"
+	}{
+		{"unknown key", "mapbox:\n  username: example\n  usrname: x\n" + minimal[len("mapbox:\n  username: example\n"):],
+			`config.yaml:3: unknown key "usrname"`},
+		{"missing username", strings.Replace(minimal, "  username: example\n", "  api_url: https://api.mapbox.com\n", 1),
+			"config.yaml:1: mapbox.username: missing"},
+		{"bad duration", strings.Replace(minimal, "  - path: drop\n", "  - path: drop\n    settle: 5 seconds\n", 1),
+			`config.yaml:7: watch[0].settle: "5 seconds" is not a duration`},
+		{"bad mode", strings.Replace(minimal, "  - path: drop\n", "  - path: drop\n    mode: inotify\n", 1),
+			`config.yaml:7: watch[0].mode: "inotify" is not a mode`},
+		{"missing folder", strings.Replace(minimal, "path: drop", "path: nowhere", 1),
+			"config.yaml:6: watch[0].path: "},
+		{"bad glob", strings.Replace(minimal, `"*.geojson"`, `"[a-"`, 1),
+			"config.yaml:8: rules[0].match: pattern \"[a-\": syntax error in pattern"},
+		{"bad regex", strings.Replace(minimal, `match: "*.geojson"`, `regex: "(?P<x"`, 1),
+			"config.yaml:8: rules[0].regex: error parsing regexp"},
+		{"unknown placeholder", minimal + "    tileset: \"{username}.{stme}\"\n",
+			"config.yaml:9: rules[0].tileset: unknown placeholder {stme}"},
+		{"tileset without username", minimal + "    tileset: \"roads\"\n",
+			"config.yaml:9: rules[0].tileset: \"roads\" must start with {username}."},
+		{"both match and regex", minimal + "    regex: \"x\"\n",
+			"config.yaml:8: rules[0]: has both match and regex"},
+		{"state inside watch", strings.Replace(minimal, "path: state/state.db", "path: drop/state.db", 1),
+			"config.yaml:4: state.path: "},
+		{"nested watch", strings.Replace(minimal, "  - path: drop\n", "  - path: drop\n  - path: drop/sub\n", 1),
+			"overlaps watch[0]"},
+		{"bad rate", strings.Replace(minimal, "  username: example\n", "  username: example\n  requests_per_minute: 0\n", 1),
+			"config.yaml:3: mapbox.requests_per_minute: 0 is out of range"},
+		{"bad yaml", "mapbox: [\n", "config.yaml:"},
+		{"token in api_url", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: https://api.mapbox.com/?access_token=pk.x\n", 1),
+			"config.yaml:3: mapbox.api_url: must not carry a query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.yaml)
+			if tt.name == "nested watch" {
+				if err := os.Mkdir(filepath.Join(filepath.Dir(path), "drop", "sub"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Load(path, LoadOptions{})
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
+			}
+			got := strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator))
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("error:\n  %s\nwant it to contain\n  %s", got, tt.want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.File != path {
+				t.Errorf("error %v: want a *config.Error naming %s", err, path)
+			}
+		})
+	}
+}
+
+func TestToken(t *testing.T) {
+	path := writeConfig(t, minimal)
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "MAPBOX_ACCESS_TOKEN" {
+				return v
+			}
+			return ""
+		}
+	}
+	if _, err := Load(path, LoadOptions{RequireToken: true, Getenv: env("")}); err == nil || !strings.Contains(err.Error(), "no token") {
+		t.Errorf("no token anywhere: err = %v, want 'no token'", err)
+	}
+	cfg, err := Load(path, LoadOptions{RequireToken: true, Getenv: env("sk.secret-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mapbox.Token.Reveal() != "sk.secret-token" {
+		t.Errorf("token from the environment not read")
+	}
+	for _, s := range []string{cfg.Mapbox.Token.String(), fmtAll(cfg.Mapbox)} {
+		if strings.Contains(s, "sk.secret-token") {
+			t.Errorf("the token shows in %q", s)
+		}
+	}
+
+	// A token file others can read works, with a warning naming the line.
+	tokenFile := filepath.Join(filepath.Dir(path), "token")
+	if err := os.WriteFile(tokenFile, []byte("sk.from-file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(minimal, "  username: example\n", "  username: example\n  token_file: token\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(path, LoadOptions{RequireToken: true, Getenv: env("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mapbox.Token.Reveal() != "sk.from-file" {
+		t.Errorf("token from file = %q", cfg.Mapbox.Token.Reveal())
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "config.yaml:3: mapbox.token_file:") || !strings.Contains(cfg.Warnings[0], "chmod 600") {
+		t.Errorf("warnings = %q, want one about the token file's mode at line 3", cfg.Warnings)
+	}
+	if err := os.Chmod(tokenFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = Load(path, LoadOptions{RequireToken: true}); err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("token file 0600: err = %v, warnings = %q, want none", err, cfg.Warnings)
+	}
+}
+
+func fmtAll(v any) string {
+	return strings.Join([]string{fmt.Sprintf("%v", v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v)}, " ")
+}

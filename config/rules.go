@@ -1,0 +1,204 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Rule maps matching files to a tileset.
+type Rule struct {
+	Index   int    // its place in the rules list
+	Match   string // glob, or ""
+	Regex   string // regular expression, or ""
+	Tileset string // template of the tileset ID
+	Name    string // template of the display name
+	Skip    bool   // matching files are never uploaded
+
+	glob    *Glob
+	re      *regexp.Regexp
+	tileset template
+	name    template
+}
+
+// Label names the rule for people: `rules[2] (**/*.geojson)`.
+func (r *Rule) Label() string {
+	pat := r.Match
+	if pat == "" {
+		pat = "regex " + r.Regex
+	}
+	return fmt.Sprintf("rules[%d] (%s)", r.Index, pat)
+}
+
+// Placeholders every template may use; a regex rule adds its named groups.
+var placeholders = []string{"username", "stem", "ext", "name", "dir", "parent", "path", "watch"}
+
+func (p *parser) rule(i int, raw ruleYAML) *Rule {
+	at := fmt.Sprintf("rules[%d]", i)
+	r := &Rule{Index: i, Match: raw.Match, Regex: raw.Regex, Skip: raw.Skip,
+		Tileset: orDefault(raw.Tileset, DefaultTilesetTemplate), Name: orDefault(raw.Name, DefaultNameTemplate)}
+	known := slices.Clone(placeholders)
+	switch {
+	case raw.Match != "" && raw.Regex != "":
+		p.errorf(at, "has both match and regex: give one")
+	case raw.Match == "" && raw.Regex == "":
+		p.errorf(at, "has neither match (a glob) nor regex")
+	case raw.Match != "":
+		g, err := CompileGlob(raw.Match)
+		if err != nil {
+			p.errorf(at+".match", "%v", err)
+		}
+		r.glob = g
+	default:
+		re, err := regexp.Compile(raw.Regex)
+		if err != nil {
+			p.errorf(at+".regex", "%v", err)
+			break
+		}
+		r.re = re
+		for _, g := range re.SubexpNames() {
+			if g != "" {
+				known = append(known, g)
+			}
+		}
+	}
+	if r.Skip {
+		return r
+	}
+	var err error
+	if r.tileset, err = parseTemplate(r.Tileset, known); err != nil {
+		p.errorf(at+".tileset", "%v", err)
+	} else if !strings.HasPrefix(r.Tileset, "{username}.") {
+		p.errorf(at+".tileset", "%q must start with {username}. — a tileset ID is the account's name, a dot, then the tileset's name", r.Tileset)
+	}
+	if r.name, err = parseTemplate(r.Name, known); err != nil {
+		p.errorf(at+".name", "%v", err)
+	}
+	return r
+}
+
+// Target is where a rule sends a file.
+type Target struct {
+	Rule    *Rule
+	Tileset string // a valid tileset ID, "{username}.{name}"
+	Name    string // display name, at most 64 characters
+}
+
+// Target returns the first rule matching rel (slash-separated, relative to w)
+// and, unless the rule skips, the tileset and display name it gives.
+func (c *Config) Target(w *Watch, rel string) (Target, bool) {
+	for _, r := range c.Rules {
+		vars, ok := r.match(rel)
+		if !ok {
+			continue
+		}
+		t := Target{Rule: r}
+		if r.Skip {
+			return t, true
+		}
+		for k, v := range fileVars(c.Mapbox.Username, w, rel) {
+			if _, set := vars[k]; !set {
+				vars[k] = v
+			}
+		}
+		_, name, _ := strings.Cut(r.tileset.render(vars), ".")
+		t.Tileset = c.Mapbox.Username + "." + TilesetName(name)
+		t.Name = DisplayName(r.name.render(vars))
+		return t, true
+	}
+	return Target{}, false
+}
+
+func (r *Rule) match(rel string) (map[string]string, bool) {
+	vars := map[string]string{}
+	if r.glob != nil {
+		return vars, r.glob.Match(rel)
+	}
+	if r.re == nil {
+		return nil, false
+	}
+	m := r.re.FindStringSubmatch(rel)
+	if m == nil {
+		return nil, false
+	}
+	for i, g := range r.re.SubexpNames() {
+		if g != "" && i < len(m) {
+			vars[g] = m[i]
+		}
+	}
+	return vars, true
+}
+
+// fileVars are the placeholders of a file at rel in watch folder w.
+func fileVars(username string, w *Watch, rel string) map[string]string {
+	base := path.Base(rel)
+	ext := path.Ext(base)
+	dir := path.Dir(rel)
+	if dir == "." {
+		dir = ""
+	}
+	parent := path.Base(dir)
+	if dir == "" {
+		parent = path.Base(strings.ReplaceAll(w.Path, "\\", "/"))
+	}
+	return map[string]string{
+		"username": username,
+		"name":     base,
+		"stem":     strings.TrimSuffix(base, ext),
+		"ext":      strings.ToLower(strings.TrimPrefix(ext, ".")),
+		"dir":      dir,
+		"parent":   parent,
+		"path":     strings.TrimSuffix(rel, ext),
+		"watch":    path.Base(strings.ReplaceAll(w.Path, "\\", "/")),
+	}
+}
+
+// template is literal text with {placeholder}s.
+type template []templatePart
+
+type templatePart struct {
+	text string
+	ph   bool // text is a placeholder's name
+}
+
+func parseTemplate(s string, known []string) (template, error) {
+	var t template
+	for s != "" {
+		open := strings.IndexAny(s, "{}")
+		if open < 0 {
+			t = append(t, templatePart{text: s})
+			break
+		}
+		if s[open] == '}' {
+			return nil, fmt.Errorf("%q: } without {", s)
+		}
+		if open > 0 {
+			t = append(t, templatePart{text: s[:open]})
+		}
+		end := strings.IndexByte(s[open:], '}')
+		if end < 0 {
+			return nil, fmt.Errorf("%q: { without }", s)
+		}
+		name := s[open+1 : open+end]
+		if !slices.Contains(known, name) {
+			return nil, fmt.Errorf("unknown placeholder {%s} (known: {%s})", name, strings.Join(known, "}, {"))
+		}
+		t = append(t, templatePart{text: name, ph: true})
+		s = s[open+end+1:]
+	}
+	return t, nil
+}
+
+func (t template) render(vars map[string]string) string {
+	var b strings.Builder
+	for _, p := range t {
+		if p.ph {
+			b.WriteString(vars[p.text])
+		} else {
+			b.WriteString(p.text)
+		}
+	}
+	return b.String()
+}
