@@ -1,0 +1,233 @@
+// Package plan decides what tilesyncd does with each file of the watched
+// folders: upload it to a tileset, skip it, or refuse it, with the reason.
+// It never touches the network: `tilesyncd plan` prints its decisions, and the
+// syncer refuses by the same rules before spending an API request.
+//
+// The order of the questions is fixed: is the file ignored (a temporary or lock
+// file, or one of the watch folder's ignore globs)? is it a shapefile part that
+// travels with its .shp? which rule matches, and does it say skip? can Mapbox
+// take it (type, size, a complete shapefile)? Files that pass are uploaded. A
+// tileset that two files map to is a conflict: the daemon would upload both and
+// the newer would win, which is rarely what was meant.
+package plan
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/format"
+	"github.com/tilesyncd/tilesyncd/watcher"
+)
+
+// Action is what tilesyncd does with a file.
+type Action string
+
+const (
+	Upload   Action = "upload"   // send it to its tileset
+	Skip     Action = "skip"     // a rule says so, it is part of a shapefile, or it is unchanged
+	Ignored  Action = "ignored"  // a temporary, lock or ignored file: never looked at
+	Refused  Action = "refused"  // Mapbox could not take it: type, size, incomplete shapefile
+	NoRule   Action = "no-rule"  // no rule matches: not uploaded
+	Conflict Action = "conflict" // another file maps to the same tileset
+)
+
+// Decision is the plan for one file. Its JSON field names are stable: scripts read them.
+type Decision struct {
+	Watch   string `json:"watch"` // the watch folder
+	Path    string `json:"path"`  // slash-separated, relative to Watch
+	Rule    string `json:"rule,omitempty"`
+	Tileset string `json:"tileset,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Action  Action `json:"action"`
+	Reason  string `json:"reason,omitempty"`
+	Format  string `json:"format,omitempty"`
+	Size    int64  `json:"size"`
+}
+
+// Siblings tells whether a file exists in the same folder, by name, ignoring case.
+type Siblings func(name string) bool
+
+// Ignore reports whether rel (isDir for a folder) in w is ignored, and by which pattern:
+// the built-in temporary and lock-file patterns, then the watch folder's own globs.
+func Ignore(w *config.Watch, rel string, isDir bool) (string, bool) {
+	if pat, ok := watcher.DefaultIgnore(rel, isDir); ok {
+		return pat, true
+	}
+	return w.Ignored(rel)
+}
+
+// Decide plans one file that is not ignored. abs is its path on disk (read only
+// for a .zip's directory), size its size, siblings the names beside it.
+func Decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, siblings Siblings) Decision {
+	d := Decision{Watch: w.Path, Path: rel, Size: size}
+	base := path.Base(rel)
+	if shp, ok := format.ShapefileSidecar(base); ok {
+		if siblings(shp) {
+			d.Action, d.Reason = Skip, "part of shapefile "+shp
+		} else {
+			d.Action, d.Reason = Refused, "incomplete shapefile (missing .shp)"
+		}
+		return d
+	}
+	target, ok := cfg.Target(w, rel)
+	if !ok {
+		d.Action, d.Reason = NoRule, "no rule matches"
+		return d
+	}
+	d.Rule = target.Rule.Label()
+	if target.Rule.Skip {
+		d.Action, d.Reason = Skip, "the rule says skip"
+		return d
+	}
+	d.Tileset, d.Name = target.Tileset, target.Name
+	f, refusal := format.Check(base, size)
+	d.Format = f.Name
+	if refusal == "" {
+		refusal = checkShapefile(abs, base, size, siblings)
+	}
+	if refusal != "" {
+		d.Action, d.Reason = Refused, refusal
+		return d
+	}
+	d.Action = Upload
+	return d
+}
+
+func checkShapefile(abs, base string, size int64, siblings Siblings) string {
+	switch strings.ToLower(path.Ext(base)) {
+	case ".zip":
+		refusal, err := format.ZippedShapefile(abs)
+		if err != nil {
+			return "not a readable zip: " + err.Error()
+		}
+		return refusal
+	case ".shp":
+		if missing := format.MissingShapefileParts(base, siblings); len(missing) > 0 {
+			return fmt.Sprintf("incomplete shapefile (missing %s)", strings.Join(missing, ", "))
+		}
+		stem := strings.TrimSuffix(abs, filepath.Ext(abs))
+		if fi, err := os.Stat(stem + ".dbf"); err == nil && size+fi.Size() > format.Shapefile.Limit {
+			return fmt.Sprintf("too large for Shapefile (.shp and .dbf over %s)", format.LimitString(format.Shapefile.Limit))
+		}
+	}
+	return ""
+}
+
+// Walk plans every file of every watch folder, in path order per folder, and
+// marks tileset conflicts. Unreadable folders are reported as refused entries
+// and the walk goes on; symbolic links to folders are not followed (a link
+// loop cannot hang it).
+func Walk(cfg *config.Config) ([]Decision, error) {
+	var all []Decision
+	for _, w := range cfg.Watch {
+		ds, err := walkOne(cfg, w)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+	}
+	markConflicts(all)
+	return all, nil
+}
+
+func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
+	var out []Decision
+	var walk func(dir, relDir string) error
+	walk = func(dir, relDir string) error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			if relDir == "" {
+				return fmt.Errorf("read watch folder %s: %w", dir, err)
+			}
+			out = append(out, Decision{Watch: w.Path, Path: relDir + "/", Action: Refused, Reason: "unreadable folder: " + err.Error()})
+			return nil
+		}
+		names := map[string]bool{}
+		for _, e := range entries {
+			names[strings.ToLower(e.Name())] = true
+		}
+		siblings := func(name string) bool { return names[strings.ToLower(name)] }
+		for _, e := range entries { // os.ReadDir sorts by name
+			rel := path.Join(relDir, e.Name())
+			abs := filepath.Join(dir, e.Name())
+			info, err := entryInfo(e, abs)
+			if err != nil {
+				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Refused, Reason: "unreadable: " + err.Error()})
+				continue
+			}
+			isDir := info.IsDir() && e.Type()&fs.ModeSymlink == 0
+			if pat, ok := Ignore(w, rel, isDir); ok {
+				p := rel
+				if isDir {
+					p += "/"
+				}
+				out = append(out, Decision{Watch: w.Path, Path: p, Action: Ignored, Reason: pat})
+				continue
+			}
+			switch {
+			case isDir:
+				if w.Recursive {
+					if err := walk(abs, rel); err != nil {
+						return err
+					}
+				}
+			case info.IsDir(): // a link to a folder
+				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "symbolic link to a folder (not followed)"})
+			case !info.Mode().IsRegular():
+				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "not a regular file"})
+			default:
+				out = append(out, Decide(cfg, w, rel, abs, info.Size(), siblings))
+			}
+		}
+		return nil
+	}
+	return out, walk(w.Path, "")
+}
+
+// entryInfo stats a directory entry, following a symbolic link to its target.
+func entryInfo(e fs.DirEntry, abs string) (fs.FileInfo, error) {
+	if e.Type()&fs.ModeSymlink != 0 {
+		return os.Stat(abs)
+	}
+	return e.Info()
+}
+
+// markConflicts turns uploads that share a tileset into conflicts naming each other.
+func markConflicts(ds []Decision) {
+	byTileset := map[string][]int{}
+	for i, d := range ds {
+		if d.Action == Upload {
+			byTileset[d.Tileset] = append(byTileset[d.Tileset], i)
+		}
+	}
+	for _, idx := range byTileset {
+		if len(idx) < 2 {
+			continue
+		}
+		for _, i := range idx {
+			var others []string
+			for _, j := range idx {
+				if j != i {
+					others = append(others, otherPath(ds[i], ds[j]))
+				}
+			}
+			sort.Strings(others)
+			ds[i].Action = Conflict
+			ds[i].Reason = fmt.Sprintf("%s is also the tileset of %s; the newest file would win", ds[i].Tileset, strings.Join(others, ", "))
+		}
+	}
+}
+
+// otherPath names other's file as seen from d: relative within the same watch folder.
+func otherPath(d, other Decision) string {
+	if d.Watch == other.Watch {
+		return other.Path
+	}
+	return filepath.Join(other.Watch, filepath.FromSlash(other.Path))
+}
