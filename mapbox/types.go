@@ -55,3 +55,13 @@ type CreateRequest struct {
 	// Name is the tileset's display name (at most 64 characters); optional.
 	Name string `json:"name,omitempty"`
 }
+
+// Err returns nil while the upload is processing or after it succeeded, and
+// an error wrapping ErrProcessing, with Mapbox's message, once it failed.
+func (u Upload) Err() error {
+	msg, failed := u.Failed()
+	if !failed {
+		return nil
+	}
+	return fmt.Errorf("upload %s to %s failed: %s: %w", u.ID, u.Tileset, msg, ErrProcessing)
+}

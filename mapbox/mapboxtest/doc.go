@@ -1,0 +1,85 @@
+// Package mapboxtest is a faithful fake of the Mapbox Uploads API for tests,
+// benchmarks and tilesyncd's demo, plus MemStorage, an in-process
+// S3-compatible store to stage files to when no MinIO is at hand.
+//
+//	store, _ := mapboxtest.NewMemStorage(mapboxtest.MemOptions{})  // or a MinIO Storage
+//	srv := mapboxtest.New(mapboxtest.Options{Username: "alice", Storage: store})
+//	defer srv.Close(); defer store.Close()
+//	client, _ := mapbox.New(mapbox.Options{BaseURL: srv.URL(), Username: "alice", Token: srv.Token()})
+//
+// In a test, StartMem(t, opts) does the first three lines with cleanup.
+//
+// # What the server reproduces
+//
+// Every request is checked in Mapbox's order: the path (404), the token
+// (401 "Not Authorized - No Token" / "- Invalid Token"), the rate limit (429),
+// the account in the path (401), the scope (404 "Not Found": Mapbox hides
+// what a token may not see, which is why its clients read a 404 on
+// credentials as a missing uploads:write scope). AddToken adds tokens with
+// chosen scopes; AddAccountToken tokens of another account.
+//
+// Credentials mints real temporary credentials of the Storage for a fresh key
+// "_pending/{username}/{random}" and answers Mapbox's shape, with url
+// "https://{bucket}.s3.amazonaws.com/{key}"; Create maps that url back to the
+// key. Create validates the body (unknown properties, the Python SDK's
+// tileset ID pattern ^[a-z0-9-_]{1,32}\.[a-z0-9-_]{1,32}$, the username
+// prefix, name ≤ 64, a url into the staging bucket; 422 with a message),
+// answers Options.BusyStatus (409 or 422) while another upload to the
+// tileset is processing, then streams the staged object through SHA-256. A
+// missing object still gives 201; the upload then fails with
+// MissingObjectError, as Mapbox fails it asynchronously. Processing takes
+// Options.ProcessingTime on the server clock (Options.Now; ManualClock
+// drives it), progress rises linearly 0 → 1, and the outcome is success
+// unless SetContentOutcome (by SHA-256, first) or SetOutcome (by tileset)
+// named an error message. A failed upload shows complete false and its error.
+// List answers newest first (reverse=true flips), limit 1..100 (default 10:
+// Mapbox documents none, a small one catches clients that rely on it),
+// capped at 1 MB of JSON; no pagination. Delete answers 204 once the upload
+// has ended (succeeded or failed), 422 "still processing" before, 404 after.
+//
+// The rate limit (Options.RateLimit per RateWindow) is one window for the
+// account, fixed by default or sliding. Every authenticated request counts,
+// whatever the endpoint; requests refused with 429 do not count. The three
+// X-Rate-Limit-* headers are on every authenticated answer when a limit is
+// set; Retry-After only if Options.RetryAfter (Mapbox documents none).
+//
+// # Faults, settable at any time
+//
+// FailNext (a burst of 5xx, per endpoint or all), SetFailureRate (a seeded
+// random fraction of 5xx), DropNext (close the connection without an
+// answer), GarbleNext (a 200 with an HTML body, as a captive portal
+// answers), SetDelay (slow answers; real time), CorruptNextCredentials
+// (credentials whose session token S3 rejects with InvalidToken; expiry
+// proper comes from Options.CredentialLifetime and the store's clock, or
+// MemStorage.ExpireCredentials) and
+// SetUnreachable (every connection closed). Injected 5xx and drops come
+// before the token check and are not rate-counted. Note that net/http
+// retries an idempotent request (GET, DELETE without body) once by itself
+// when a reused connection is dropped: DropNext(ep, 1) on status or list is
+// absorbed; use 2 or more, or drop a POST.
+//
+// Requests, Counts and StatusCounts read the request log (the token is
+// removed from it); Uploads lists every upload created, with the SHA-256 of
+// its content, so a test can prove each file was uploaded exactly once.
+//
+// # MemStorage
+//
+// MemStorage implements Storage and serves, path-style, on 127.0.0.1, the S3
+// subset a stager uses: PutObject, CreateMultipartUpload, UploadPart,
+// ListParts (paginated), CompleteMultipartUpload, AbortMultipartUpload,
+// HeadObject, GetObject (ranges), DeleteObject, with S3's XML errors and
+// ETags (MD5 of the bytes; "md5-of-md5s-N" for multipart). Bodies may be
+// plain or aws-chunked (STREAMING-UNSIGNED-PAYLOAD-TRAILER, which
+// aws-sdk-go-v2 sends over TLS, and STREAMING-AWS4-HMAC-SHA256-PAYLOAD);
+// x-amz-checksum-* headers and trailers (CRC32, CRC32C, CRC64NVME, SHA1,
+// SHA256) and Content-MD5 are verified (BadDigest). Requests are
+// authenticated: the access key must come from Mint (InvalidAccessKeyId),
+// with its session token (400 InvalidToken), unexpired on the store's clock
+// (400 ExpiredToken), for the minted key only (403 AccessDenied), and the
+// SigV4 header signature must match (SignatureDoesNotMatch; verified with
+// the SDK's own signer; chunk signatures and presigned URLs are not
+// verified). Parts other than the last must reach MinPartSize (5 MiB by
+// default, lower it for tests). Object bytes live in files under a
+// directory; memory holds only the index. MemOptions.TLS serves HTTPS; give
+// HTTPClient() to the S3 client.
+package mapboxtest

@@ -1,0 +1,70 @@
+package mapboxtest
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// rateWindow is the server's one account-wide rate limit state.
+//
+// Fixed window (the default): a window opens with the first request after
+// the previous one ended and lasts RateWindow; X-Rate-Limit-Reset is its end.
+// Sliding window: the requests admitted in the last RateWindow count; the
+// reset is when the oldest of them leaves the window.
+//
+// Only authenticated requests count, and a request refused with 429 does not
+// count (it never reached the service), so a client that keeps knocking is
+// let in again at the reset time. Mapbox does not document either choice.
+type rateWindow struct {
+	start    time.Time
+	count    int
+	admitted []time.Time // sliding window: admission times, oldest first
+}
+
+// admit counts the request against the rate limit, sets the rate-limit
+// headers on w, and reports whether the request may proceed.
+func (s *Server) admit(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit, window := s.opts.RateLimit, s.opts.RateWindow
+	if limit <= 0 {
+		return true
+	}
+	now := s.now()
+	rw := &s.window
+	var ok bool
+	var reset time.Time
+	if s.opts.SlidingWindow {
+		cut := 0
+		for cut < len(rw.admitted) && !rw.admitted[cut].After(now.Add(-window)) {
+			cut++
+		}
+		rw.admitted = rw.admitted[cut:]
+		ok = len(rw.admitted) < limit
+		if ok {
+			rw.admitted = append(rw.admitted, now)
+		}
+		reset = rw.admitted[0].Add(window)
+	} else {
+		if rw.start.IsZero() || !now.Before(rw.start.Add(window)) {
+			rw.start, rw.count = now, 0
+		}
+		ok = rw.count < limit
+		if ok {
+			rw.count++
+		}
+		reset = rw.start.Add(window)
+	}
+	h := w.Header()
+	h.Set("X-Rate-Limit-Interval", strconv.Itoa(int(math.Ceil(window.Seconds()))))
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+	resetUnix := int64(math.Ceil(float64(reset.UnixNano()) / 1e9))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(resetUnix, 10))
+	if !ok && s.opts.RetryAfter {
+		wait := int64(math.Ceil(reset.Sub(now).Seconds()))
+		h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
+	}
+	return ok
+}

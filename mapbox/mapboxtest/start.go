@@ -1,0 +1,34 @@
+package mapboxtest
+
+import "time"
+
+// TB is the part of testing.TB that StartMem uses (declared here so that
+// the demo command, which links this package, does not link testing).
+type TB interface {
+	Helper()
+	TempDir() string
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// StartMem starts a Server on a new MemStorage in tb.TempDir(), the store
+// following the server's clock (o.Now), and closes both when the test ends.
+// o.Storage is ignored.
+func StartMem(tb TB, o Options) (*Server, *MemStorage) {
+	tb.Helper()
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	store, err := NewMemStorage(MemOptions{Dir: tb.TempDir(), Now: now, Logger: o.Logger})
+	if err != nil {
+		tb.Fatalf("mapboxtest: %v", err)
+	}
+	o.Storage = store
+	s := New(o)
+	tb.Cleanup(func() {
+		s.Close()
+		store.Close()
+	})
+	return s, store
+}
