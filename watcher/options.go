@@ -1,0 +1,148 @@
+package watcher
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+)
+
+// Mode is how a watch folder notices changes.
+type Mode string
+
+const (
+	// Auto polls on network and FUSE filesystems and uses notifications
+	// elsewhere (see fstype.Info.Remote).
+	Auto Mode = "auto"
+	// Notify uses file-change notifications (inotify, kqueue,
+	// ReadDirectoryChangesW) through fsnotify, plus the periodic rescan.
+	Notify Mode = "notify"
+	// Poll walks the folder every PollInterval and compares sizes and
+	// modification times.
+	Poll Mode = "poll"
+)
+
+// Defaults of the Options fields left zero.
+const (
+	DefaultPollInterval   = 10 * time.Second
+	DefaultSettle         = 5 * time.Second
+	DefaultMaxSettle      = 10 * time.Minute // or 60×Settle when that is longer
+	DefaultRescanInterval = time.Hour
+)
+
+// Options configure a Watcher. Zero fields take the defaults above.
+type Options struct {
+	// Root is the watch folder; it is made absolute.
+	Root string
+	// Mode is Auto when empty.
+	Mode Mode
+	// Recursive watches the whole tree below Root; otherwise only the files
+	// directly in Root.
+	Recursive bool
+	// PollInterval is the time between two walks in poll mode.
+	PollInterval time.Duration
+	// Settle is how long a file's size and modification time must stay
+	// unchanged before it is reported ready.
+	Settle time.Duration
+	// MaxSettle is how long a file that keeps changing is waited for before it
+	// is reported anyway, with a warning. At least Settle.
+	MaxSettle time.Duration
+	// RescanInterval is the time between two full rescans, in every mode.
+	RescanInterval time.Duration
+	// Ignore says whether a path (slash-separated, relative to Root; isDir for
+	// folders) is ignored, and by which pattern. An ignored folder is neither
+	// watched nor walked. Nil means DefaultIgnore.
+	Ignore func(rel string, isDir bool) (pattern string, ignored bool)
+	// Logger receives the watcher's log; nil discards it.
+	Logger *slog.Logger
+	// Clock gives the time and timers; nil is real time.
+	Clock Clock
+}
+
+// withDefaults returns o with defaults filled in, or an error naming the first
+// invalid field.
+func (o Options) withDefaults() (Options, error) {
+	if o.Root == "" {
+		return o, fmt.Errorf("watcher: no root folder")
+	}
+	root, err := filepath.Abs(o.Root)
+	if err != nil {
+		return o, fmt.Errorf("watcher: root %s: %w", o.Root, err)
+	}
+	o.Root = root
+	switch o.Mode {
+	case "":
+		o.Mode = Auto
+	case Auto, Notify, Poll:
+	default:
+		return o, fmt.Errorf("watcher: mode %q: want auto, notify or poll", o.Mode)
+	}
+	for _, f := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"poll interval", &o.PollInterval, DefaultPollInterval},
+		{"settle", &o.Settle, DefaultSettle},
+		{"rescan interval", &o.RescanInterval, DefaultRescanInterval},
+	} {
+		if *f.v < 0 {
+			return o, fmt.Errorf("watcher: %s %s is negative", f.name, *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if o.MaxSettle == 0 {
+		o.MaxSettle = max(DefaultMaxSettle, 60*o.Settle)
+	}
+	if o.MaxSettle < o.Settle {
+		return o, fmt.Errorf("watcher: max settle %s is shorter than settle %s", o.MaxSettle, o.Settle)
+	}
+	if o.Ignore == nil {
+		o.Ignore = DefaultIgnore
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	return o, nil
+}
+
+// Clock is the source of time of the watcher's loop. Tests of the settle logic
+// pass the time directly; tests of the loop may use testing/synctest, which
+// fakes the real clock.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a stopped timer.
+	NewTimer() Timer
+}
+
+// Timer is the part of *time.Timer the loop uses.
+type Timer interface {
+	C() <-chan time.Time
+	// Reset makes the timer fire after d (d ≤ 0: at once), discarding any
+	// earlier schedule or unreceived tick.
+	Reset(d time.Duration)
+	Stop()
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) NewTimer() Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return realTimer{t}
+}
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+
+// Reset relies on Go 1.23 timers: Reset and Stop discard an unreceived tick.
+func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
+func (r realTimer) Stop()                 { r.t.Stop() }
