@@ -1,0 +1,312 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/tilesyncd/tilesyncd/fstype"
+)
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the
+	// database before failing with ErrLocked. Zero means 3 seconds.
+	LockTimeout time.Duration
+	// ReadOnly opens the database for reading only (the `status` command when no
+	// daemon runs). It takes a shared lock, so it still fails with ErrLocked
+	// while a daemon holds the database, and it does not migrate.
+	ReadOnly bool
+	// AllowNetworkFS lets the database live on a network or FUSE filesystem.
+	// bbolt's locking and fsync are not safe there: for tests and experts only.
+	AllowNetworkFS bool
+	// Logger receives the store's log lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the store's clock for timestamps it sets itself; nil is time.Now.
+	Now func() time.Time
+	// HistoryLimit bounds the history kept per tileset and per file (default 50).
+	HistoryLimit int
+	// GlobalHistoryLimit bounds the global history (default 10,000).
+	GlobalHistoryLimit int
+}
+
+// Store is the tilesyncd state database. Its methods are safe for concurrent
+// use; each write is one bbolt transaction, fsynced before it returns.
+type Store struct {
+	db   *bolt.DB
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+	opts Options
+
+	mu     sync.RWMutex // guards closed against Close during a call
+	closed bool
+}
+
+// Bucket names. See doc.go for the layout.
+var (
+	bucketMeta        = []byte("meta")
+	bucketFiles       = []byte("files")
+	bucketTilesets    = []byte("tilesets")
+	bucketJobs        = []byte("jobs")
+	bucketJobsByTS    = []byte("jobs_by_tileset")
+	bucketHistory     = []byte("history")
+	bucketHistByTS    = []byte("history_by_tileset")
+	bucketHistByFile  = []byte("history_by_file")
+	keySchema         = []byte("schema")
+	allBucketsCurrent = [][]byte{bucketMeta, bucketFiles, bucketTilesets, bucketJobs, bucketJobsByTS,
+		bucketHistory, bucketHistByTS, bucketHistByFile}
+)
+
+// SchemaVersion is the layout this code writes. Older layouts are migrated at
+// a writable Open; newer ones are refused with ErrNewerSchema.
+const SchemaVersion = 2
+
+// Open opens or creates the database at path. It fails with ErrNetworkFS when
+// the folder is on a network or FUSE filesystem, with ErrLocked when another
+// process holds the database for longer than the lock timeout, with
+// ErrNewerSchema for a database of a newer tilesyncd, and with ErrCorrupt when
+// the file is damaged or inconsistent. It checks the whole database before
+// returning, so it reads the whole file once.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 3 * time.Second
+	}
+	if opts.HistoryLimit <= 0 {
+		opts.HistoryLimit = 50
+	}
+	if opts.GlobalHistoryLimit <= 0 {
+		opts.GlobalHistoryLimit = 10000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	path = abs
+	dir := filepath.Dir(path)
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+	}
+	info, err := fstype.Detect(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	if !opts.AllowNetworkFS {
+		if err := CheckFilesystem(path, info); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		}
+	}
+
+	if err := checkLength(path); err != nil {
+		return nil, corrupt(path, err)
+	}
+	// A fault reading the mapped file becomes a panic that openBolt and
+	// prepare recover, rather than the end of the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		// The file holds staging credentials: keep it private even if it was
+		// created by hand or copied with a looser mode.
+		if err := os.Chmod(path, 0o600); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		}
+	}
+	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, opts: opts}
+	if err := s.prepare(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.log.Debug("state opened", "path", path, "fs", info.String(), "read_only", opts.ReadOnly)
+	return s, nil
+}
+
+// CheckFilesystem decides whether a database at path may live on a
+// filesystem described by info: it returns an error wrapping ErrNetworkFS for
+// network and FUSE filesystems, nil otherwise.
+func CheckFilesystem(path string, info fstype.Info) error {
+	if !info.Remote() {
+		return nil
+	}
+	return fmt.Errorf("state database %s is on %s, where file locks and fsync cannot be trusted; set the state path to a folder on a local disk: %w",
+		path, info, ErrNetworkFS)
+}
+
+// openBolt opens the bbolt file, turning a lock timeout into ErrLocked and a
+// damaged file (an error or a panic inside bbolt) into ErrCorrupt.
+func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+	// bbolt may panic on a damaged file; its file (and the lock on it) is
+	// then closed here, so that the process can open another database.
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if file != nil {
+				file.Close()
+			}
+			db, err = nil, corrupt(path, fmt.Errorf("bbolt panicked: %v", r))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, OpenFile: openFile})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("another tilesyncd is using %s (waited %s): %w", path, opts.LockTimeout, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+		return nil, corrupt(path, err)
+	}
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	return nil, corrupt(path, err)
+}
+
+func corrupt(path string, cause error) error {
+	return fmt.Errorf("state database %s is damaged (%v); move it aside and restart: tilesyncd will rescan its folders, and content Mapbox already has will be recognised: %w",
+		path, cause, ErrCorrupt)
+}
+
+// prepare checks the file's structure, creates or migrates the schema, and
+// runs the consistency check.
+func (s *Store) prepare() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = corrupt(s.path, fmt.Errorf("bbolt panicked: %v", r))
+		}
+	}()
+	if err := s.boltCheck(); err != nil {
+		return corrupt(s.path, err)
+	}
+	version, err := s.schemaVersion()
+	if err != nil {
+		return corrupt(s.path, err)
+	}
+	switch {
+	case version > SchemaVersion:
+		return fmt.Errorf("state database %s has schema %d, this tilesyncd knows up to %d; upgrade tilesyncd or move the file aside: %w",
+			s.path, version, SchemaVersion, ErrNewerSchema)
+	case version == 0 && s.opts.ReadOnly:
+		return fmt.Errorf("state database %s is empty: %w", s.path, ErrOlderSchema)
+	case version < SchemaVersion && s.opts.ReadOnly:
+		return fmt.Errorf("state database %s has schema %d, this tilesyncd writes %d: %w", s.path, version, SchemaVersion, ErrOlderSchema)
+	case version < SchemaVersion:
+		if err := s.db.Update(func(tx *bolt.Tx) error { return migrate(tx, version, s.log) }); err != nil {
+			return fmt.Errorf("migrate state database %s from schema %d: %w", s.path, version, err)
+		}
+	}
+	if err := s.Check(); err != nil {
+		return corrupt(s.path, err)
+	}
+	return nil
+}
+
+// boltCheck runs bbolt's structural check of every page, recovering a panic
+// of a badly damaged file.
+func (s *Store) boltCheck() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bbolt panicked: %v", r)
+		}
+	}()
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for e := range tx.Check() {
+			if len(errs) < 5 {
+				errs = append(errs, e)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+func (s *Store) schemaVersion() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if k, _ := tx.Cursor().First(); k == nil && tx.Bucket(bucketJobs) == nil {
+				return nil // fresh file
+			}
+			return errors.New("no meta bucket")
+		}
+		b := meta.Get(keySchema)
+		if len(b) != 8 {
+			return fmt.Errorf("schema version is %d bytes", len(b))
+		}
+		v = int(u64(b))
+		return nil
+	})
+	return v, err
+}
+
+// Path is the database file's absolute path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database. Writes in progress finish first.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close state %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// update runs fn in one write transaction, refusing on a read-only store.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Update(fn)
+}
+
+// view runs fn in one read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
