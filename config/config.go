@@ -18,6 +18,7 @@ import (
 const (
 	DefaultAPIURL            = "https://api.mapbox.com"
 	DefaultRequestsPerMinute = 30
+	DefaultParallelParts     = 4
 	DefaultTokenEnv          = "MAPBOX_ACCESS_TOKEN"
 	DefaultPollInterval      = 10 * time.Second
 	DefaultSettle            = 5 * time.Second
@@ -59,7 +60,13 @@ type Mapbox struct {
 	// APIURL is the Uploads API base URL (a test server's, to point tilesyncd at one).
 	APIURL string
 	// S3Endpoint is the staging bucket's S3 endpoint; "" means AWS.
-	S3Endpoint        string
+	S3Endpoint string
+	// S3Checksum is when checksums go with staged bytes: "when_supported"
+	// (the AWS SDK's default) or "when_required" (for S3-compatible servers
+	// that reject the newer checksum headers).
+	S3Checksum string
+	// ParallelParts is how many parts of a large file are sent at once.
+	ParallelParts     int
 	RequestsPerMinute int
 }
 
@@ -127,6 +134,8 @@ type mapboxYAML struct {
 	TokenEnv          string `yaml:"token_env"`
 	APIURL            string `yaml:"api_url"`
 	S3Endpoint        string `yaml:"s3_endpoint"`
+	S3Checksum        string `yaml:"s3_checksum"`
+	ParallelParts     *int   `yaml:"parallel_parts"`
 	RequestsPerMinute *int   `yaml:"requests_per_minute"`
 }
 
@@ -219,6 +228,17 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 	m.S3Endpoint = strings.TrimRight(raw.Mapbox.S3Endpoint, "/")
 	if m.S3Endpoint != "" {
 		p.checkURL("mapbox.s3_endpoint", m.S3Endpoint)
+	}
+	m.S3Checksum = orDefault(raw.Mapbox.S3Checksum, "when_supported")
+	if m.S3Checksum != "when_supported" && m.S3Checksum != "when_required" {
+		p.errorf("mapbox.s3_checksum", "%q: want when_supported or when_required", m.S3Checksum)
+	}
+	m.ParallelParts = DefaultParallelParts
+	if raw.Mapbox.ParallelParts != nil {
+		m.ParallelParts = *raw.Mapbox.ParallelParts
+		if m.ParallelParts < 1 || m.ParallelParts > 32 {
+			p.errorf("mapbox.parallel_parts", "%d is out of range (1 to 32)", m.ParallelParts)
+		}
 	}
 	m.RequestsPerMinute = DefaultRequestsPerMinute
 	if raw.Mapbox.RequestsPerMinute != nil {

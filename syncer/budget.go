@@ -272,3 +272,10 @@ func (b *Budget) Stats() BudgetStats {
 	s.OutageBackoff = b.outageDelay
 	return s
 }
+
+// ForwardWaiting is how many requests that move files forward wait now.
+func (b *Budget) ForwardWaiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.waiting[forward])
+}

@@ -1,0 +1,251 @@
+// Package daemon assembles tilesyncd from its parts: it opens the state
+// database, builds the Mapbox client behind the account-wide budget, the S3
+// stager, one watcher per watch folder and the syncer, and runs them. The
+// commands `run` and `sync --once` are thin wrappers around Run and SyncOnce.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/plan"
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/syncer"
+	"github.com/tilesyncd/tilesyncd/watcher"
+)
+
+// Options tune a Daemon beyond its configuration; the zero value is right
+// for production.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient carries the API requests; nil: mapbox.NewHTTPClient().
+	HTTPClient *http.Client
+	// Staging overrides staging options (tests lower the part size); the
+	// endpoint always comes from the configuration.
+	Staging staging.Options
+	// Workers is how many files are staged at once; 0: the syncer's default.
+	Workers int
+	// Once: a refused token ends SyncOnce at once.
+	Once bool
+	// Poll paces polling; zero: syncer.DefaultPollPace.
+	Poll syncer.PollPace
+}
+
+// Daemon is tilesyncd assembled.
+type Daemon struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *state.Store
+	budget   *syncer.Budget
+	client   *mapbox.Client
+	syncer   *syncer.Syncer
+	watchers []*watcher.Watcher
+}
+
+// Open builds a Daemon for cfg, whose token must be resolved
+// (config.LoadOptions.RequireToken). It opens the state database, creating
+// its folder: another tilesyncd on the same database is an error.
+func Open(cfg *config.Config, opts Options) (*Daemon, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Mapbox.Token.IsZero() {
+		return nil, errors.New("no Mapbox token")
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.State.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("state folder: %w", err)
+	}
+	store, err := state.Open(cfg.State.Path, state.Options{Logger: log.With("component", "state")})
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, log: log, store: store}
+	if err := d.build(opts); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) build(opts Options) error {
+	cfg := d.cfg
+	d.budget = syncer.NewBudget(cfg.Mapbox.RequestsPerMinute, d.log.With("component", "budget"))
+	client, err := mapbox.New(mapbox.Options{
+		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
+		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),
+		Gate: d.budget.Wait, Observe: d.budget.Observe,
+	})
+	if err != nil {
+		return err
+	}
+	d.client = client
+	so := opts.Staging
+	so.Endpoint = cfg.Mapbox.S3Endpoint
+	if so.Checksum == "" {
+		so.Checksum = staging.Checksum(cfg.Mapbox.S3Checksum)
+	}
+	if so.Concurrency == 0 {
+		so.Concurrency = cfg.Mapbox.ParallelParts
+	}
+	so.Logger = d.log.With("component", "staging")
+	stager, err := staging.New(so)
+	if err != nil {
+		return err
+	}
+	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Budget: d.budget,
+		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Watch {
+		ww, err := watcher.New(watcher.Options{
+			Root: w.Path, Mode: watcher.Mode(w.Mode), Recursive: w.Recursive,
+			PollInterval: w.PollInterval, Settle: w.Settle, RescanInterval: w.RescanInterval,
+			Ignore: func(rel string, isDir bool) (string, bool) { return plan.Ignore(w, rel, isDir) },
+			Logger: d.log.With("component", "watcher", "watch", w.Path),
+		})
+		if err != nil {
+			return err
+		}
+		d.watchers = append(d.watchers, ww)
+	}
+	return nil
+}
+
+// Close closes the state database. Call it after Run or SyncOnce returned.
+func (d *Daemon) Close() error { return d.store.Close() }
+
+// Store is the daemon's state database (for status).
+func (d *Daemon) Store() *state.Store { return d.store }
+
+// Syncer is the daemon's pipeline (for status).
+func (d *Daemon) Syncer() *syncer.Syncer { return d.syncer }
+
+// Budget is the daemon's API budget (for status).
+func (d *Daemon) Budget() *syncer.Budget { return d.budget }
+
+// Watchers are the daemon's watchers, one per watch folder.
+func (d *Daemon) Watchers() []*watcher.Watcher { return d.watchers }
+
+// Run watches and syncs until ctx is cancelled, then stops: new work stops
+// at once, staging in progress is interrupted (it resumes at the next
+// start), and Run returns once every goroutine has ended. It returns nil
+// after a cancellation.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.log.Info("tilesyncd starting", "account", d.cfg.Mapbox.Username, "api", d.cfg.Mapbox.APIURL,
+		"state", d.cfg.State.Path, "watch_folders", len(d.watchers))
+	g, ctx := errgroup.WithContext(ctx)
+	events := make(chan watcher.Event)
+	for _, w := range d.watchers {
+		g.Go(func() error { return w.Run(ctx) })
+		g.Go(func() error {
+			for {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case ev, ok := <-w.Events():
+					if !ok {
+						return nil // the watcher stopped
+					}
+					if ev.Kind == watcher.InitialScanDone {
+						continue
+					}
+					select {
+					case events <- ev:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+			}
+		})
+	}
+	g.Go(func() error { return d.syncer.Run(ctx, events) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	d.log.Info("tilesyncd stopped")
+	return err
+}
+
+// Summary is what SyncOnce did.
+type Summary struct {
+	Uploaded, Unchanged, Refused, Failed, Cancelled int64
+	// Failures are the jobs that failed permanently, with their reasons.
+	Failures []state.Job
+	Took     time.Duration
+}
+
+// SyncOnce scans every watch folder, sends everything pending (including work
+// an earlier run left), waits until Mapbox has processed it, and returns what
+// happened. Files are taken as they are: no settling.
+func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	decisions, err := plan.Walk(d.cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, dec := range decisions {
+		if dec.Action == plan.Ignored {
+			continue
+		}
+		ev := watcher.Event{Kind: watcher.Ready, Root: dec.Watch, Rel: dec.Path, Initial: true}
+		if err := d.syncer.Ingest(ctx, ev); err != nil {
+			return Summary{}, err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.syncer.Run(ctx, nil) }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var runErr error
+wait:
+	for {
+		select {
+		case runErr = <-done:
+			break wait
+		case <-tick.C:
+			idle, err := d.syncer.Idle()
+			if err != nil {
+				cancel()
+				<-done
+				return Summary{}, err
+			}
+			if err := d.syncer.AuthError(); err != nil && d.syncer != nil {
+				cancel()
+				<-done
+				return Summary{}, err
+			}
+			if idle {
+				cancel()
+				runErr = <-done
+				break wait
+			}
+		}
+	}
+	if runErr == nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
+		runErr = ctx.Err()
+	}
+	st := d.syncer.Stats()
+	sum := Summary{Uploaded: st.Uploaded.Load(), Unchanged: st.Unchanged.Load(), Refused: st.Refused.Load(),
+		Failed: st.Failed.Load(), Cancelled: st.Cancelled.Load(), Took: time.Since(start)}
+	sum.Failures, err = d.store.Failed()
+	if err != nil {
+		return sum, err
+	}
+	return sum, runErr
+}

@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestSyncOnceExamples(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	rels := e.copyExamples()
+	sum := e.syncOnce()
+	if sum.Uploaded != int64(len(rels)) || sum.Failed != 0 || sum.Refused != 0 {
+		t.Fatalf("first sync: %+v, want %d uploaded", sum, len(rels))
+	}
+	for ts, n := range e.uploadsByTileset() {
+		if n != 1 {
+			t.Errorf("tileset %s uploaded %d times", ts, n)
+		}
+	}
+	if got := len(e.uploadsByTileset()); got != len(rels) {
+		t.Errorf("%d tilesets uploaded, want %d", got, len(rels))
+	}
+
+	// A restart over unchanged files sends nothing.
+	before := e.requests()
+	sum = e.syncOnce()
+	if sum.Uploaded != 0 || e.requests() != before {
+		t.Errorf("second sync over unchanged files: %+v, %d API requests", sum, e.requests()-before)
+	}
+
+	// One file modified: exactly one new upload.
+	e.write("trees.csv", "id,species,lat,lon\n1,oak,40.8001,-73.9791\n")
+	sum = e.syncOnce()
+	if sum.Uploaded != 1 || e.uploadsByTileset()["acme.trees"] != 2 {
+		t.Errorf("after modifying trees.csv: %+v, uploads %v", sum, e.uploadsByTileset())
+	}
+
+	// A file moved to another folder keeps its tileset ({stem}): known content, no upload.
+	if err := os.Rename(filepath.Join(e.drop, "trees.csv"), filepath.Join(e.drop, "parks", "trees.csv")); err != nil {
+		t.Fatal(err)
+	}
+	before = len(e.srv.Uploads())
+	sum = e.syncOnce()
+	if sum.Uploaded != 0 || len(e.srv.Uploads()) != before || sum.Unchanged != 1 {
+		t.Errorf("after moving trees.csv: %+v, %d new uploads", sum, len(e.srv.Uploads())-before)
+	}
+}
+
+func TestRunWatchesAndUploads(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	d := e.open()
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	e.write("a/roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	e.write("b/lakes.kml", `<kml/>`)
+	waitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
+	if got := e.uploadsByTileset(); got["acme.roads"] != 1 || got["acme.lakes"] != 1 {
+		t.Errorf("uploads = %v", got)
+	}
+}

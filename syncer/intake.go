@@ -1,0 +1,261 @@
+package syncer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/format"
+	"github.com/tilesyncd/tilesyncd/plan"
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/watcher"
+)
+
+// Ingest takes one watcher event: a ready file is refused, skipped or queued;
+// a removed file is forgotten (a job already queued for it is left to fail
+// or finish). It returns an error only when the state database fails; a file
+// it cannot read is logged and left for the next report of it.
+func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
+	w := s.watchOf(ev.Root)
+	if w == nil {
+		return fmt.Errorf("event for %s, which is not a watch folder", ev.Root)
+	}
+	rel := ev.Rel
+	if ev.Kind == watcher.Removed {
+		if _, isPart := format.ShapefileSidecar(path.Base(rel)); !isPart {
+			return s.store.RemoveFile(state.FileKey{Watch: w.Path, Path: rel})
+		}
+	}
+	// A change to a shapefile's part is a change to the shapefile.
+	if shp, isPart := format.ShapefileSidecar(path.Base(rel)); isPart {
+		if found, ok := findSibling(filepath.Join(w.Path, filepath.FromSlash(path.Dir(rel))), path.Base(shp)); ok {
+			rel = path.Join(path.Dir(rel), found)
+		} else if ev.Kind == watcher.Removed {
+			return nil
+		}
+	}
+	return s.ingestFile(ctx, w, rel)
+}
+
+func (s *Syncer) watchOf(root string) *config.Watch {
+	for _, w := range s.cfg.Watch {
+		if w.Path == root {
+			return w
+		}
+	}
+	return nil
+}
+
+// findSibling looks for name in dir, ignoring case, and returns it as it is on disk.
+func findSibling(dir, name string) (string, bool) {
+	if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+		return name, true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if strings.EqualFold(e.Name(), name) {
+			return e.Name(), true
+		}
+	}
+	return "", false
+}
+
+// signature is what the cheap "unchanged?" test compares: for a shapefile,
+// the sum of its parts' sizes and the latest of their times.
+type signature struct {
+	size    int64
+	modTime int64
+	fileID  string
+}
+
+func signatureOf(abs string, fi fs.FileInfo) signature {
+	sig := signature{size: fi.Size(), modTime: fi.ModTime().UnixNano(), fileID: state.FileIdentity(fi)}
+	if strings.EqualFold(filepath.Ext(abs), ".shp") {
+		if parts, err := format.ShapefileParts(abs); err == nil {
+			for _, p := range parts[1:] {
+				if pi, err := os.Stat(p); err == nil {
+					sig.size += pi.Size()
+					sig.modTime = max(sig.modTime, pi.ModTime().UnixNano())
+				}
+			}
+		}
+	}
+	return sig
+}
+
+func (sig signature) matches(rec state.FileRecord) bool {
+	return rec.Size == sig.size && rec.ModTime == sig.modTime && (rec.FileID == "" || sig.fileID == "" || rec.FileID == sig.fileID)
+}
+
+func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) error {
+	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
+	key := state.FileKey{Watch: w.Path, Path: rel}
+	log := s.log.With("path", abs)
+	fi, err := os.Stat(abs)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot read the file; it will be tried again when next reported", "err", err)
+		}
+		return nil
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	dir := filepath.Dir(abs)
+	d := plan.Decide(s.cfg, w, rel, abs, fi.Size(), func(name string) bool { _, ok := findSibling(dir, name); return ok })
+	sig := signatureOf(abs, fi)
+	rec, known, err := s.store.File(key)
+	if err != nil {
+		return err
+	}
+	if d.Action != plan.Upload {
+		return s.notUploaded(log, key, d, sig, rec, known)
+	}
+	if known && sig.matches(rec) && rec.Tileset == d.Tileset {
+		switch rec.Outcome {
+		case state.OutcomeUploaded, state.OutcomeUnchanged, state.OutcomePending, state.OutcomeFailed:
+			// Done, queued, or failed for these very bytes: nothing to read.
+			return nil
+		}
+	}
+
+	sendPath, sha, size, err := s.content(ctx, abs)
+	if err != nil {
+		log.Warn("cannot read the file; it will be tried again when next reported", "err", err)
+		return nil
+	}
+	if after, err := os.Stat(abs); err != nil || signatureOf(abs, after) != sig {
+		log.Info("file changed while being read; waiting for it to settle")
+		return nil
+	}
+	newRec := state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID, SHA256: sha, Tileset: d.Tileset}
+	unchanged, err := s.store.Unchanged(d.Tileset, sha)
+	if err != nil {
+		return err
+	}
+	if unchanged {
+		newRec.Outcome = state.OutcomeUnchanged
+		s.stats.Unchanged.Add(1)
+		log.Info("skip: unchanged", "tileset", d.Tileset, "sha256", sha[:12])
+		s.removeSpool(sendPath, abs)
+		return s.store.RecordOutcome(newRec)
+	}
+	res, err := s.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size, File: &newRec})
+	if err != nil {
+		return err
+	}
+	for _, old := range res.Superseded {
+		log.Info("superseded: newer content for the tileset replaces a queued one", "tileset", d.Tileset, "superseded_path", old.Source.String())
+	}
+	if !res.Existing {
+		s.stats.Queued.Add(1)
+		log.Info("queued", "tileset", d.Tileset, "name", d.Name, "bytes", size, "sha256", sha[:12], "job", res.Job.ID)
+	}
+	signal(s.wake)
+	return nil
+}
+
+// notUploaded records a file that will not be uploaded, logging a refusal
+// once per content (a rescan does not log it again).
+func (s *Syncer) notUploaded(log interface {
+	Warn(string, ...any)
+}, key state.FileKey, d plan.Decision, sig signature, rec state.FileRecord, known bool) error {
+	outcome := state.Outcome("")
+	if d.Action == plan.Refused {
+		outcome = state.OutcomeRefused
+	}
+	if known && sig.matches(rec) && rec.Outcome == outcome && rec.Reason == d.Reason {
+		return nil
+	}
+	newRec := state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID, Tileset: d.Tileset, Outcome: outcome, Reason: d.Reason}
+	if outcome == state.OutcomeRefused {
+		s.stats.Refused.Add(1)
+		log.Warn("refused: not sent to Mapbox", "reason", d.Reason, "tileset", d.Tileset)
+		return s.store.RecordOutcome(newRec)
+	}
+	return s.store.PutFile(newRec)
+}
+
+// content returns the path of the bytes to send for the file at abs, their
+// SHA-256 and size: the file itself, or for a shapefile a zip of it and its
+// parts, made in the spool folder and named by its hash.
+func (s *Syncer) content(ctx context.Context, abs string) (sendPath, sha string, size int64, err error) {
+	if !strings.EqualFold(filepath.Ext(abs), ".shp") {
+		sha, size, err = HashFile(abs)
+		return abs, sha, size, err
+	}
+	return s.zipShapefile(abs)
+}
+
+func (s *Syncer) zipShapefile(shp string) (string, string, int64, error) {
+	tmp, err := os.CreateTemp(s.spool, "shapefile-*.zip.tmp")
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	if err := format.ZipShapefile(shp, cw); err != nil {
+		tmp.Close()
+		return "", "", 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", "", 0, err
+	}
+	sha := hex.EncodeToString(h.Sum(nil))
+	final := filepath.Join(s.spool, sha+".zip")
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return "", "", 0, err
+	}
+	return final, sha, cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// removeSpool deletes a shapefile's zip once it is no longer needed.
+func (s *Syncer) removeSpool(sendPath, source string) {
+	if sendPath != source && strings.HasPrefix(sendPath, s.spool) {
+		os.Remove(sendPath)
+	}
+}
+
+// sendPathOf returns the bytes to stage for a job: the source file, or the
+// shapefile's zip in the spool folder (made again if it is gone).
+func (s *Syncer) sendPathOf(j state.Job) (string, error) {
+	w := s.watchOf(j.Source.Watch)
+	base := j.Source.Watch
+	if w != nil {
+		base = w.Path
+	}
+	abs := filepath.Join(base, filepath.FromSlash(j.Source.Path))
+	if !strings.EqualFold(filepath.Ext(abs), ".shp") {
+		return abs, nil
+	}
+	zipped := filepath.Join(s.spool, j.SHA256+".zip")
+	if _, err := os.Stat(zipped); err == nil {
+		return zipped, nil
+	}
+	p, _, _, err := s.zipShapefile(abs)
+	return p, err
+}

@@ -1,0 +1,187 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/state"
+)
+
+// PollPace paces the polling of processing uploads: an upload is first
+// looked at First after its create, then half as often again each time, up
+// to Max apart. One list request answers for up to 100 uploads, so lists are
+// at least MinGap apart, and BusyGap apart while other work waits for the
+// API budget (polls then take little of it). Zero fields take the defaults.
+type PollPace struct {
+	First, Max, MinGap, BusyGap time.Duration
+}
+
+// DefaultPollPace is the pace in production.
+var DefaultPollPace = PollPace{First: 5 * time.Second, Max: time.Minute, MinGap: 5 * time.Second, BusyGap: 30 * time.Second}
+
+func (p PollPace) withDefaults() PollPace {
+	d := DefaultPollPace
+	if p.First > 0 {
+		d.First = p.First
+	}
+	if p.Max > 0 {
+		d.Max = p.Max
+	}
+	if p.MinGap > 0 {
+		d.MinGap = p.MinGap
+	}
+	if p.BusyGap > 0 {
+		d.BusyGap = p.BusyGap
+	}
+	return d
+}
+
+type pollState struct {
+	due      time.Time     // when this upload wants looking at
+	interval time.Duration // its current interval
+}
+
+// poll watches every processing upload until it completes or fails.
+func (s *Syncer) poll(ctx context.Context) error {
+	uploads := map[uint64]*pollState{}
+	var lastList time.Time
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		jobs, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageProcessing}})
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		live := map[uint64]bool{}
+		var earliest time.Time
+		for _, j := range jobs {
+			live[j.ID] = true
+			p := uploads[j.ID]
+			if p == nil {
+				base := j.UploadCreatedAt
+				if base.IsZero() || base.After(now) {
+					base = now
+				}
+				p = &pollState{due: base.Add(s.pace.First), interval: s.pace.First}
+				uploads[j.ID] = p
+			}
+			if earliest.IsZero() || p.due.Before(earliest) {
+				earliest = p.due
+			}
+		}
+		for id := range uploads {
+			if !live[id] {
+				delete(uploads, id)
+			}
+		}
+		wait := time.Hour
+		if len(jobs) > 0 {
+			at := latest(earliest, lastList.Add(s.listGap()))
+			wait = at.Sub(now)
+		}
+		if wait <= 0 {
+			lastList = time.Now()
+			if err := s.pollOnce(ctx, jobs, uploads); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s.log.Warn("poll", "err", err)
+			}
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.pollWake:
+		case <-timer.C:
+		}
+	}
+}
+
+// listGap is the least time between two list requests now.
+func (s *Syncer) listGap() time.Duration {
+	if s.budget != nil && s.budget.ForwardWaiting() > 0 {
+		return s.pace.BusyGap
+	}
+	if counts, err := s.store.Counts(); err == nil && counts[state.StageQueued] > 0 && s.budget != nil {
+		return s.pace.BusyGap
+	}
+	return s.pace.MinGap
+}
+
+// pollOnce lists the newest uploads and settles every processing job the
+// list covers; a due job the list misses is asked for alone.
+func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState) error {
+	list, err := s.api.List(ctx, mapbox.ListOptions{Limit: mapbox.MaxListLimit})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]mapbox.Upload, len(list))
+	for _, u := range list {
+		byID[u.ID] = u
+	}
+	now := time.Now()
+	for _, j := range jobs {
+		p := uploads[j.ID]
+		u, ok := byID[j.UploadID]
+		if !ok {
+			if p.due.After(now) {
+				continue
+			}
+			if u, err = s.api.Upload(ctx, j.UploadID); err != nil {
+				if errors.Is(err, mapbox.ErrNotFound) {
+					s.fail(j, "Mapbox no longer knows upload "+j.UploadID)
+					continue
+				}
+				return err
+			}
+		}
+		s.settle(j, u, p, now)
+	}
+	return nil
+}
+
+// settle applies an upload's status to its job.
+func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Time) {
+	log := s.log.With("job", j, "upload_id", u.ID)
+	if msg, failed := u.Failed(); failed {
+		s.fail(j, "Mapbox could not process the file: "+msg)
+		return
+	}
+	if u.Complete {
+		if _, err := s.store.Done(j.ID); err != nil {
+			log.Error("mark done", "err", err)
+			return
+		}
+		s.stats.Uploaded.Add(1)
+		s.mu.Lock()
+		s.lastDone = now
+		s.mu.Unlock()
+		log.Info("uploaded: Mapbox has processed it", "tileset", j.Tileset)
+		if src, err := s.sendPathOf(j); err == nil {
+			s.removeSpool(src, "")
+		}
+		signal(s.wake) // the tileset is free for its next job
+		return
+	}
+	if u.Progress != j.Progress {
+		if _, err := s.store.Progress(j.ID, u.Progress); err != nil {
+			log.Warn("record progress", "err", err)
+		}
+	}
+	p.interval = min(p.interval*3/2, s.pace.Max)
+	p.due = now.Add(p.interval)
+}
+
+func (s *Syncer) fail(j state.Job, reason string) {
+	s.log.Error("failed permanently: not retried until the file changes", "job", j, "reason", reason)
+	s.stats.Failed.Add(1)
+	if _, err := s.store.Fail(j.ID, reason); err != nil {
+		s.log.Error("mark failed", "job", j, "err", err)
+	}
+	signal(s.wake)
+}

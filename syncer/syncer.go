@@ -1,0 +1,208 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/watcher"
+)
+
+// API is what the syncer needs of the Mapbox Uploads API (*mapbox.Client).
+type API interface {
+	Credentials(ctx context.Context) (mapbox.Credentials, error)
+	Create(ctx context.Context, req mapbox.CreateRequest) (mapbox.Upload, error)
+	Upload(ctx context.Context, id string) (mapbox.Upload, error)
+	List(ctx context.Context, opts mapbox.ListOptions) ([]mapbox.Upload, error)
+}
+
+// Stager is what the syncer needs of S3 staging (*staging.Stager).
+type Stager interface {
+	Stage(ctx context.Context, creds mapbox.Credentials, path string, resume *staging.Multipart, hooks staging.Hooks) (staging.Result, error)
+}
+
+var (
+	_ API    = (*mapbox.Client)(nil)
+	_ Stager = (*staging.Stager)(nil)
+)
+
+// Options configure a Syncer.
+type Options struct {
+	Config *config.Config
+	Store  *state.Store
+	API    API
+	Stager Stager
+	// Budget is the gate the API client was built with; the poller reads it
+	// to slow down while other work waits. Nil: the poller keeps its own pace.
+	Budget *Budget
+	Logger *slog.Logger
+	// Workers is how many jobs are staged and created at once (default 2).
+	Workers int
+	// SpoolDir holds the zips made of shapefiles; default "spool" beside the
+	// state database.
+	SpoolDir string
+	// Poll paces the polling of processing uploads; zero: DefaultPollPace.
+	Poll PollPace
+	// Once makes a refused token end Run with the error instead of waiting
+	// for it to be fixed (sync --once).
+	Once bool
+}
+
+// Syncer runs the pipeline. Create it with New; run it with Run.
+type Syncer struct {
+	cfg     *config.Config
+	store   *state.Store
+	api     API
+	stager  Stager
+	budget  *Budget
+	log     *slog.Logger
+	workers int
+	spool   string
+	once    bool
+	pace    PollPace
+
+	wake     chan struct{} // the job queue changed
+	pollWake chan struct{} // an upload was created
+
+	mu       sync.Mutex
+	staging  map[uint64]Transfer // staging progress of running jobs
+	authErr  error               // a token refused: nothing is sent until it works again
+	lastDone time.Time
+
+	stats Stats
+}
+
+// Transfer is the staging progress of one job.
+type Transfer struct {
+	Sent, Total int64
+}
+
+// Stats count what the syncer did since it started.
+type Stats struct {
+	Uploaded, Unchanged, Refused, Failed, Cancelled, Queued atomic.Int64
+	BytesStaged                                             atomic.Int64
+}
+
+// New checks opts and returns a Syncer.
+func New(opts Options) (*Syncer, error) {
+	if opts.Config == nil || opts.Store == nil || opts.API == nil || opts.Stager == nil {
+		return nil, errors.New("syncer: Config, Store, API and Stager are required")
+	}
+	s := &Syncer{
+		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, budget: opts.Budget,
+		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(),
+		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
+		staging: map[uint64]Transfer{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.workers <= 0 {
+		s.workers = 2
+	}
+	if s.spool == "" {
+		s.spool = filepath.Join(filepath.Dir(s.store.Path()), "spool")
+	}
+	if err := os.MkdirAll(s.spool, 0o700); err != nil {
+		return nil, fmt.Errorf("syncer: spool folder: %w", err)
+	}
+	return s, nil
+}
+
+// Stats returns the syncer's counters.
+func (s *Syncer) Stats() *Stats { return &s.stats }
+
+// Transfers returns the staging progress of the jobs being staged now.
+func (s *Syncer) Transfers() map[uint64]Transfer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[uint64]Transfer, len(s.staging))
+	for id, t := range s.staging {
+		out[id] = t
+	}
+	return out
+}
+
+// AuthError returns the error of a refused token while nothing is being sent
+// because of it, else nil.
+func (s *Syncer) AuthError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authErr
+}
+
+// LastDone is when an upload last completed (zero if none since start).
+func (s *Syncer) LastDone() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastDone
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run ingests the watcher's events and works the queue until ctx is
+// cancelled, then stops taking new work and returns once every goroutine has
+// ended (staging in progress is interrupted; it resumes at the next start).
+// It returns nil on cancellation.
+func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.intake(ctx, events) })
+	g.Go(func() error { return s.dispatch(ctx) })
+	g.Go(func() error { return s.poll(ctx) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			if err := s.Ingest(ctx, ev); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s.log.Error("ingest", "path", filepath.Join(ev.Root, ev.Rel), "err", err)
+			}
+		}
+	}
+}
+
+// Idle reports whether no job is queued or in flight (failed jobs aside).
+func (s *Syncer) Idle() (bool, error) {
+	counts, err := s.store.Counts()
+	if err != nil {
+		return false, err
+	}
+	for st, n := range counts {
+		if st != state.StageFailed && n > 0 {
+			return false, nil
+		}
+	}
+	return true, nil
+}

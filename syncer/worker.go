@@ -1,0 +1,394 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/state"
+)
+
+// dispatch starts a worker for each runnable job, at most s.workers at once,
+// and waits for them all before it returns (when ctx ends).
+func (s *Syncer) dispatch(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	running := map[uint64]bool{}
+	var mu sync.Mutex
+	done := make(chan struct{}, 1)
+	start := func(j state.Job) {
+		mu.Lock()
+		running[j.ID] = true
+		mu.Unlock()
+		wg.Go(func() {
+			s.work(ctx, j)
+			mu.Lock()
+			delete(running, j.ID)
+			mu.Unlock()
+			signal(done)
+		})
+	}
+	busy := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(running)
+	}
+	isRunning := func(id uint64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return running[id]
+	}
+
+	// Jobs a previous run left half-way (killed while staging or creating)
+	// continue first.
+	orphans, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
+	if err != nil {
+		return err
+	}
+	for _, j := range orphans {
+		if busy() >= s.workers {
+			break
+		}
+		s.log.Info("resuming a job interrupted by a stop", "job", j)
+		start(j)
+	}
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if free := s.workers - busy(); free > 0 && s.AuthError() == nil {
+			next, err := s.store.Next(time.Now(), free+len(running))
+			if err != nil {
+				return err
+			}
+			for _, j := range next {
+				if busy() >= s.workers {
+					break
+				}
+				if isRunning(j.ID) {
+					continue
+				}
+				if j, ok := s.begin(j); ok {
+					start(j)
+				}
+			}
+			if busy() < s.workers {
+				orphans, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
+				if err != nil {
+					return err
+				}
+				for _, j := range orphans {
+					if busy() < s.workers && !isRunning(j.ID) {
+						start(j)
+					}
+				}
+			}
+		}
+		wait := time.Minute
+		if at, ok, err := s.store.NextWake(); err == nil && ok {
+			wait = min(wait, max(time.Until(at), 10*time.Millisecond))
+		}
+		if s.AuthError() != nil {
+			wait = min(wait, authRetry)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.wake:
+		case <-done:
+		case <-timer.C:
+			if s.AuthError() != nil {
+				s.clearAuth() // try again: the next request probes the token
+			}
+		}
+	}
+}
+
+// begin moves a job the queue handed out into the stage its worker runs.
+func (s *Syncer) begin(j state.Job) (state.Job, bool) {
+	var err error
+	switch j.Stage {
+	case state.StageQueued:
+		j, err = s.store.StartStaging(j.ID)
+	case state.StageRetryWait:
+		j, err = s.store.Resume(j.ID)
+	}
+	if err != nil {
+		if !errors.Is(err, state.ErrInvalidTransition) && !errors.Is(err, state.ErrNotFound) {
+			s.log.Error("start job", "job", j, "err", err)
+		}
+		return j, false
+	}
+	if j.Stage == state.StageProcessing {
+		signal(s.pollWake) // resumed into processing: the poller's
+		return j, false
+	}
+	return j, true
+}
+
+// work moves one job forward until it reaches processing (the poller's),
+// fails, or must wait.
+func (s *Syncer) work(ctx context.Context, j state.Job) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.staging, j.ID)
+		s.mu.Unlock()
+	}()
+	expired := 0
+	for {
+		var err error
+		switch j.Stage {
+		case state.StageStaging:
+			j, err = s.stage(ctx, j)
+			if errors.Is(err, mapbox.ErrCredentialsExpired) && expired < 3 && ctx.Err() == nil {
+				expired++
+				s.log.Info("staging credentials expired: fetching new ones and staging again", "job", j)
+				j, err = s.renewCredentials(ctx, j)
+			}
+		case state.StageStaged:
+			j, err = s.create(ctx, j)
+		default:
+			return
+		}
+		if err != nil {
+			s.handle(ctx, j, err)
+			return
+		}
+	}
+}
+
+func (s *Syncer) credentialsFor(ctx context.Context, j state.Job) (state.Job, error) {
+	c, err := s.api.Credentials(ctx)
+	if err != nil {
+		return j, err
+	}
+	return s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()})
+}
+
+// renewCredentials replaces expired credentials: the new ones are for a new
+// key, so staging starts over.
+func (s *Syncer) renewCredentials(ctx context.Context, j state.Job) (state.Job, error) {
+	return s.credentialsFor(ctx, j)
+}
+
+// stage sends the job's bytes to S3, resuming a multipart upload when the
+// job has one, and checks that what was sent is what was queued.
+func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
+	var err error
+	if j.Credentials == nil {
+		if j, err = s.credentialsFor(ctx, j); err != nil {
+			return j, err
+		}
+	}
+	src, err := s.sendPathOf(j)
+	if err != nil {
+		return j, err
+	}
+	c := j.Credentials
+	creds := mapbox.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+		Bucket: c.Bucket, Key: c.Key, URL: c.URL}
+	var resume *staging.Multipart
+	if m := j.Multipart; m != nil {
+		resume = &staging.Multipart{Bucket: c.Bucket, Key: c.Key, UploadID: m.UploadID, PartSize: m.PartSize, Size: j.Size, Checksum: m.Checksum}
+		for _, p := range m.Parts {
+			resume.Parts = append(resume.Parts, staging.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
+		}
+	}
+	id := j.ID
+	var hookErr error
+	var hookMu sync.Mutex
+	keep := func(err error) {
+		if err != nil {
+			hookMu.Lock()
+			hookErr = errors.Join(hookErr, err)
+			hookMu.Unlock()
+		}
+	}
+	hooks := staging.Hooks{
+		OnMultipartStarted: func(m staging.Multipart) {
+			_, err := s.store.MultipartStarted(id, state.Multipart{UploadID: m.UploadID, PartSize: m.PartSize, Checksum: m.Checksum})
+			keep(err)
+		},
+		OnPart: func(p staging.Part) {
+			_, err := s.store.PartDone(id, state.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
+			keep(err)
+		},
+		OnProgress: func(sent, total int64) {
+			s.mu.Lock()
+			s.staging[id] = Transfer{Sent: sent, Total: total}
+			s.mu.Unlock()
+		},
+	}
+	s.log.Info("staging", "job", j, "bytes", j.Size)
+	res, err := s.stager.Stage(ctx, creds, src, resume, hooks)
+	if err == nil {
+		err = hookErr
+	}
+	if err != nil {
+		return j, err
+	}
+	s.stats.BytesStaged.Add(int64(res.PartsSent) * res.PartSize)
+	if !res.Multipart {
+		s.stats.BytesStaged.Add(res.Size)
+	}
+	if res.SHA256 != j.SHA256 {
+		return j, fmt.Errorf("%w: queued %.12s, sent %.12s", errFileChanged, j.SHA256, res.SHA256)
+	}
+	s.log.Info("staged", "job", j, "mode", res.Mode())
+	return s.store.MarkStaged(j.ID, res.SHA256)
+}
+
+// errFileChanged: the bytes sent are not the bytes queued.
+var errFileChanged = errors.New("the file changed while it was staged")
+
+// create creates the upload, unless a create sent before a crash already did.
+func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
+	if !j.CreateSentAt.IsZero() {
+		up, found, err := s.findUpload(ctx, j)
+		if err != nil {
+			return j, err
+		}
+		if found {
+			s.log.Info("found the upload a create sent before a stop made: not creating it again", "job", j, "upload_id", up.ID)
+			return s.created(j, up)
+		}
+	}
+	j, err := s.store.CreateSent(j.ID, time.Now())
+	if err != nil {
+		return j, err
+	}
+	up, err := s.api.Create(ctx, mapbox.CreateRequest{Tileset: j.Tileset, URL: j.Credentials.URL, Name: j.Name})
+	if err != nil {
+		return j, err
+	}
+	return s.created(j, up)
+}
+
+func (s *Syncer) created(j state.Job, up mapbox.Upload) (state.Job, error) {
+	j, err := s.store.Created(j.ID, up.ID, up.Created)
+	if err != nil {
+		return j, err
+	}
+	s.log.Info("created: Mapbox is processing", "job", j, "upload_id", up.ID)
+	signal(s.pollWake)
+	return j, nil
+}
+
+// findUpload looks in Mapbox's list for an upload of the job's tileset
+// created since its create was first sent (less a margin for clock skew).
+func (s *Syncer) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bool, error) {
+	list, err := s.api.List(ctx, mapbox.ListOptions{Limit: mapbox.MaxListLimit})
+	if err != nil {
+		return mapbox.Upload{}, false, err
+	}
+	since := j.CreateSentAt.Add(-clockSkew)
+	var found mapbox.Upload
+	ok := false
+	for _, u := range list {
+		if u.Tileset == j.Tileset && !u.Created.Before(since) && (!ok || u.Created.Before(found.Created)) {
+			found, ok = u, true
+		}
+	}
+	return found, ok, nil
+}
+
+// clockSkew is how far this machine's clock and Mapbox's may disagree.
+const clockSkew = 5 * time.Minute
+
+// Retry pacing.
+const (
+	minBackoff = 2 * time.Second
+	maxBackoff = 10 * time.Minute
+	busyWait   = 5 * time.Second
+	authRetry  = 5 * time.Minute
+)
+
+// backoff is exponential with full jitter on its upper half, capped.
+func backoff(attempts int) time.Duration {
+	d := minBackoff << min(attempts, 20)
+	if d > maxBackoff || d <= 0 {
+		d = maxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// handle decides what an error means for a job: the one place retry policy
+// reads the error classes.
+func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
+	log := s.log.With("job", j)
+	if ctx.Err() != nil {
+		return // stopping: the job resumes where it is at the next start
+	}
+	retry := func(at time.Time, level slog.Level, msg string) {
+		log.Log(ctx, level, msg, "retry_at", at.Format(time.RFC3339), "attempt", j.Attempts+1, "err", err)
+		if _, e := s.store.RetryLater(j.ID, err.Error(), at); e != nil {
+			log.Error("schedule retry", "err", e)
+		}
+	}
+	switch {
+	case errors.Is(err, errFileChanged), errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero():
+		reason := "the file changed while it was staged; it is sent again once it settles"
+		if errors.Is(err, fs.ErrNotExist) {
+			reason = "the file was removed before it was sent"
+		}
+		log.Info("cancelled", "reason", reason)
+		s.stats.Cancelled.Add(1)
+		if _, e := s.store.Cancel(j.ID, reason); e != nil {
+			log.Error("cancel job", "err", e)
+		}
+		if errors.Is(err, errFileChanged) {
+			s.forgetSignature(j)
+		}
+	case errors.Is(err, mapbox.ErrUnauthorized), errors.Is(err, mapbox.ErrMissingScope):
+		s.setAuth(err)
+		retry(time.Now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
+	case errors.Is(err, mapbox.ErrRateLimited):
+		at, ok := mapbox.RetryAt(err)
+		if !ok {
+			at = time.Now().Add(time.Minute)
+		}
+		retry(at, slog.LevelWarn, "rate limited")
+	case errors.Is(err, mapbox.ErrTilesetBusy):
+		retry(time.Now().Add(busyWait+backoff(min(j.Attempts, 3))), slog.LevelInfo, "tileset busy with another upload; waiting")
+	case errors.Is(err, mapbox.ErrInvalid), errors.Is(err, mapbox.ErrProcessing), errors.Is(err, mapbox.ErrNotFound):
+		log.Error("failed permanently: not retried until the file changes", "err", err)
+		s.stats.Failed.Add(1)
+		if _, e := s.store.Fail(j.ID, err.Error()); e != nil {
+			log.Error("mark failed", "err", e)
+		}
+	default: // transient: network, 5xx, S3, the disk, credentials expiring again and again
+		retry(time.Now().Add(backoff(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
+	}
+	signal(s.wake)
+}
+
+// forgetSignature makes the next report of the job's file read it again.
+func (s *Syncer) forgetSignature(j state.Job) {
+	rec, ok, err := s.store.File(j.Source)
+	if err != nil || !ok {
+		return
+	}
+	rec.ModTime, rec.Outcome = 0, ""
+	_ = s.store.PutFile(rec)
+}
+
+func (s *Syncer) setAuth(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authErr = err
+}
+
+func (s *Syncer) clearAuth() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authErr = nil
+}
