@@ -1,0 +1,223 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
+)
+
+// dropExampleVariants drops n files made from the example files, each with
+// its own name and content, and returns the tileset each should reach.
+func (e *env) dropExampleVariants(n int) map[string]string {
+	e.t.Helper()
+	examples := filepath.Join("..", "examples", "drop")
+	kinds := []string{"parks/city-parks.geojson", "surveys/morning-walk.gpx", "surveys/benches.kml", "trees.csv", "basemap.mbtiles", "elevation.tif", "surveys/hydrants.zip"}
+	want := map[string]string{}
+	for i := range n {
+		src := kinds[i%len(kinds)]
+		data, err := os.ReadFile(filepath.Join(examples, filepath.FromSlash(src)))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		ext := path.Ext(src)
+		stem := fmt.Sprintf("%s-%02d", strings.TrimSuffix(path.Base(src), ext), i)
+		switch ext {
+		case ".geojson", ".gpx", ".kml", ".csv": // text: a trailing comment line makes the content unique
+			data = append(data, []byte(fmt.Sprintf("\n%s\n", stem))...)
+			if ext == ".geojson" {
+				data = append(data[:len(data)-len(stem)-2], ' ', '\n')
+				data = append(data, []byte(strings.Repeat(" ", i))...)
+			}
+		default: // binary: appended bytes are ignored by the readers of these formats
+			data = append(data, []byte(stem)...)
+		}
+		rel := fmt.Sprintf("batch%d/%s%s", i%4, stem, ext)
+		e.write(rel, string(data))
+		want[rel] = "acme." + stem
+	}
+	return want
+}
+
+func TestFiftyFilesMinIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uses MinIO")
+	}
+	e := newEnv(t, envOptions{storage: miniotest.Shared(t)})
+	want := e.dropExampleVariants(50)
+	sum := e.syncOnce()
+	if sum.Uploaded != 50 {
+		t.Fatalf("sync of 50 files: %+v", sum)
+	}
+	got := e.uploadsByTileset()
+	for rel, ts := range want {
+		if got[ts] != 1 {
+			t.Errorf("%s: tileset %s uploaded %d times, want once", rel, ts, got[ts])
+		}
+	}
+	// The bytes Mapbox received are the files' bytes.
+	for _, u := range e.srv.Uploads() {
+		if u.SHA256 == "" {
+			t.Errorf("upload %s to %s had no staged object", u.ID, u.Tileset)
+		}
+	}
+
+	before := e.requests()
+	if sum := e.syncOnce(); sum.Uploaded != 0 || e.requests() != before {
+		t.Errorf("restart over unchanged files: %+v and %d API requests, want none", sum, e.requests()-before)
+	}
+}
+
+func TestTwoVersionsInQuickSuccession(t *testing.T) {
+	e := newEnv(t, envOptions{processing: time.Second})
+	d := e.open()
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	e.write("roads.geojson", `{"v":1}`)
+	waitFor(t, "the first version queued", 10*time.Second, func() bool { return d.Syncer().Stats().Queued.Load() >= 1 })
+	e.write("roads.geojson", `{"v":2, "newer": true}`)
+	newest := sha(`{"v":2, "newer": true}`)
+	waitFor(t, "the tileset to hold the newer bytes", 30*time.Second, func() bool {
+		rec, ok, err := d.Store().Tileset("acme.roads")
+		return err == nil && ok && rec.SHA256 == newest
+	})
+	if n := e.uploadsByTileset()["acme.roads"]; n < 1 || n > 2 {
+		t.Errorf("%d uploads, want 1 or 2", n)
+	}
+	ups := e.srv.Uploads()
+	if last := ups[len(ups)-1]; last.SHA256 != newest {
+		t.Errorf("the last upload has %s, want the newer bytes %s", last.SHA256, newest)
+	}
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func TestProcessingErrorIsPermanent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.srv.SetOutcome("acme.broken", "Tileset exceeds processing limit.")
+	e.write("broken.geojson", `{"type":"FeatureCollection"}`)
+	e.write("fine.geojson", `{"type":"FeatureCollection","features":[]}`)
+	sum := e.syncOnce()
+	if sum.Uploaded != 1 || sum.Failed != 1 || len(sum.Failures) != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if f := sum.Failures[0]; f.Tileset != "acme.broken" || !strings.Contains(f.LastError, "Tileset exceeds processing limit.") {
+		t.Errorf("failure = %s: %q, want Mapbox's message", f.Tileset, f.LastError)
+	}
+	// Not retried: the next run sends nothing for it.
+	before := e.requests()
+	sum = e.syncOnce()
+	if e.requests() != before || sum.Uploaded != 0 {
+		t.Errorf("second run: %+v, %d requests; the failed file must not be retried until it changes", sum, e.requests()-before)
+	}
+	// Changed, it is tried again.
+	e.srv.SetOutcome("acme.broken", "")
+	e.write("broken.geojson", `{"type":"FeatureCollection","features":[]} `)
+	if sum := e.syncOnce(); sum.Uploaded != 1 {
+		t.Errorf("after the file changed: %+v", sum)
+	}
+}
+
+func TestRefusedFilesNeverSent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.write("notes.txt", "not geodata")
+	e.write("empty.geojson", "")
+	e.write("parcels.shp", "shp")
+	e.write("parcels.shx", "shx") // no .dbf
+	f, err := os.Create(filepath.Join(e.drop, "huge.kml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(261_000_000) // sparse
+	f.Close()
+	sum := e.syncOnce()
+	if sum.Refused != 4 || e.requests() != 0 {
+		t.Errorf("summary %+v, %d API requests; want 4 refused and no request", sum, e.requests())
+	}
+	for _, want := range []string{"unsupported type .txt", "empty file", "incomplete shapefile (missing .dbf)", "too large for KML"} {
+		if !strings.Contains(e.logs.String(), want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+}
+
+func TestShapefileZipped(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, ext := range []string{".shp", ".shx", ".dbf", ".prj"} {
+		e.write("parcels"+ext, "part "+ext)
+	}
+	if sum := e.syncOnce(); sum.Uploaded != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	// A changed part is a changed shapefile; touching nothing sends nothing.
+	if sum := e.syncOnce(); sum.Uploaded != 0 {
+		t.Errorf("unchanged shapefile sent again: %+v", sum)
+	}
+	e.write("parcels.dbf", "part .dbf, edited")
+	if sum := e.syncOnce(); sum.Uploaded != 1 || e.uploadsByTileset()["acme.parcels"] != 2 {
+		t.Errorf("after editing the .dbf: %+v", sum)
+	}
+}
+
+func TestFaultsEveryFileOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for i := range 12 {
+		e.write(fmt.Sprintf("f%02d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	e.srv.FailNext("", 6, 503)               // a burst of 5xx on every endpoint
+	e.srv.DropNext(mapbox.EndpointCreate, 2) // creates whose answer never comes
+	e.srv.CorruptNextCredentials(2)          // credentials S3 refuses
+	e.srv.SetFailureRate(0.2, 502, 7)        // and a fifth of all answers failing
+	defer e.srv.SetFailureRate(0, 0, 0)
+	sum := e.syncOnce()
+	if sum.Uploaded != 12 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for ts, n := range e.uploadsByTileset() {
+		if n != 1 {
+			t.Errorf("%s uploaded %d times", ts, n)
+		}
+	}
+}
+
+func TestAPIUnreachableForAWhile(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.write("a.geojson", `{"a":1}`)
+	e.write("b.geojson", `{"b":1}`)
+	e.srv.SetUnreachable(true)
+	d := e.open()
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	var sum Summary
+	var err error
+	go func() { sum, err = d.SyncOnce(ctx); close(done) }()
+	waitFor(t, "requests failing against the unreachable API", 10*time.Second, func() bool { return e.srv.Counts()[mapbox.EndpointCredentials] >= 2 })
+	e.srv.SetUnreachable(false)
+	<-done
+	if err != nil || sum.Uploaded != 2 {
+		t.Fatalf("SyncOnce = %+v, %v", sum, err)
+	}
+	for ts, n := range e.uploadsByTileset() {
+		if n != 1 {
+			t.Errorf("%s uploaded %d times", ts, n)
+		}
+	}
+}

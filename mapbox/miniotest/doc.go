@@ -1,0 +1,37 @@
+// Package miniotest runs a real MinIO server for tests: the S3 that the
+// staging tests write to and that mapboxtest mints Mapbox-style credentials
+// from.
+//
+// Start(tb) starts one server for one test; Shared(tb) returns one server for
+// the whole test binary when the package's TestMain is
+//
+//	func TestMain(m *testing.M) { miniotest.Main(m) }
+//
+// Either way the server listens on free loopback ports, keeps its data and its
+// output in a temporary directory, has random root credentials and an existing
+// bucket (DefaultBucket), and is ready when returned: Start polls MinIO's
+// /minio/health/live and then creates the bucket, with a deadline and a short
+// poll tick. It is stopped with SIGTERM, then SIGKILL after a grace period, and
+// waited for; on Linux the kernel also kills it if the test binary dies
+// without cleaning up. MinIO's output is shown when a test failed.
+//
+// The binary is $TILESYNCD_MINIO, else the cached build in
+// ${TILESYNCD_CACHE:-$HOME/.cache/tilesyncd}/bin/minio, else the one
+// scripts/minio.sh (found from the module root) builds, which takes about five
+// minutes once per machine. Under -short nothing is built: tests skip when no
+// binary is at hand (and run against a cached one).
+//
+// A Server implements mapboxtest.Storage. Mint calls MinIO's STS AssumeRole
+// with the root credentials and an inline session policy that allows only
+// StagingActions (PUT, multipart, abort, list parts) on exactly bucket/key,
+// like the credentials Mapbox hands out; MinIO enforces it (a PUT to another
+// key or a GET is AccessDenied, and a wrong session token is InvalidTokenId,
+// which the tests check). STS will not issue credentials for less than 15
+// minutes, so tests cannot watch credentials expire: they corrupt the session
+// token instead. Root gives an all-powerful S3 client for assertions, with
+// Parts and MultipartUploads as shortcuts.
+//
+// Caveats: a shared server is shared state, so tests must use keys of their
+// own; the free ports are chosen before MinIO binds them, and a start that
+// loses that race is retried with new ports.
+package miniotest
