@@ -3,7 +3,17 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build test test-short lint bench minio clean
+.PHONY: help build test test-short lint bench minio package dist clean
+
+# Packages: nfpm from the module proxy, pinned (v2.46.0 and later need a
+# module the proxy refuses). `go run` keeps it in the Go caches, not here.
+NFPM_VERSION := v2.45.2
+NFPM        := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+DIST        ?= dist
+PKG_ARCH    ?= amd64
+PKG_BIN     ?= bin/linux_$(PKG_ARCH)/tilesyncd
+PKG_VERSION ?= $(shell packaging/pkgversion.sh '$(VERSION)')
+PLATFORMS   := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -26,6 +36,23 @@ lint: ## gofmt check and go vet
 
 bench: ## print the benchmark figures
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+package: ## build the .deb and .rpm for linux/amd64 into dist/ (packaging/nfpm.yaml)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_BIN) ./cmd/tilesyncd
+	@mkdir -p $(DIST)
+	for p in deb rpm; do \
+		PKG_VERSION='$(PKG_VERSION)' PKG_ARCH='$(PKG_ARCH)' TILESYNCD_BINARY='$(PKG_BIN)' \
+			$(NFPM) package --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
+	done
+
+dist: ## cross-build tilesyncd for linux/amd64, linux/arm64, darwin/arm64 and windows/amd64 into dist/
+	@mkdir -p $(DIST)
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "$(DIST)/tilesyncd_$${os}_$${arch}$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o $(DIST)/tilesyncd_$${os}_$${arch}$$ext ./cmd/tilesyncd || exit 1; \
+	done
 
 clean: ## remove build output
 	rm -rf bin dist

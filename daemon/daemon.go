@@ -40,6 +40,10 @@ type Options struct {
 	Once bool
 	// Poll paces polling; zero: syncer.DefaultPollPace.
 	Poll syncer.PollPace
+	// Backoff paces a job's retries; zero: syncer.DefaultBackoff.
+	Backoff syncer.Backoff
+	// Budget tunes the API budget's shared outage backoff (its logger is set here).
+	Budget syncer.BudgetOptions
 }
 
 // Daemon is tilesyncd assembled.
@@ -81,7 +85,9 @@ func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 
 func (d *Daemon) build(opts Options) error {
 	cfg := d.cfg
-	d.budget = syncer.NewBudget(cfg.Mapbox.RequestsPerMinute, d.log.With("component", "budget"))
+	bo := opts.Budget
+	bo.Logger = d.log.With("component", "budget")
+	d.budget = syncer.NewBudget(cfg.Mapbox.RequestsPerMinute, bo)
 	client, err := mapbox.New(mapbox.Options{
 		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
 		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),
@@ -105,7 +111,7 @@ func (d *Daemon) build(opts Options) error {
 		return err
 	}
 	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Budget: d.budget,
-		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll})
+		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
@@ -93,7 +95,7 @@ rules:
 			t.Errorf("the token appears in the logs")
 		}
 		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(e.logs.String(), 80))
+			t.Logf("daemon log:\n%s", tail(e.logs.String(), 400))
 		}
 	})
 	return e
@@ -125,11 +127,21 @@ func (e *env) config() *config.Config {
 // fastPoll polls processing uploads every few tens of milliseconds.
 var fastPoll = syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 100 * time.Millisecond}
 
+// testHTTPClient is the production client with a short wait for answers,
+// so that a dropped connection costs a test a second, not half a minute.
+func testHTTPClient() *http.Client {
+	c := mapbox.NewHTTPClient()
+	c.Transport.(*http.Transport).ResponseHeaderTimeout = time.Second
+	return c
+}
+
 // open opens a daemon on the env.
 func (e *env) open() *Daemon {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := Open(e.config(), Options{Logger: log, Poll: fastPoll})
+	d, err := Open(e.config(), Options{Logger: log, Poll: fastPoll, HTTPClient: testHTTPClient(),
+		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
+		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -37,8 +37,10 @@ type Budget struct {
 	rateBlock   time.Time     // no request before this (429)
 	outageBlock time.Time     // no request before this (transient failures)
 	outageDelay time.Duration // the current shared backoff
-	waiting     [2][]*waiter  // by priority
-	passedOver  int           // polls passed over in a row
+	minOutage   time.Duration
+	maxOutage   time.Duration
+	waiting     [2][]*waiter // by priority
+	passedOver  int          // polls passed over in a row
 	timer       *time.Timer
 	timerAt     time.Time
 	stats       BudgetStats
@@ -56,10 +58,19 @@ const (
 	margin = 0.03
 	// fairness is how many forward requests may pass a waiting poll in a row.
 	fairness = 3
-	// Shared backoff after transient failures: doubling from minOutage, capped.
-	minOutage = time.Second
-	maxOutage = 2 * time.Minute
+	// Shared backoff after transient failures: doubling from MinOutage, capped.
+	defaultMinOutage = time.Second
+	defaultMaxOutage = 2 * time.Minute
 )
+
+// BudgetOptions tune a Budget; the zero value is right for production.
+type BudgetOptions struct {
+	Logger *slog.Logger
+	// MinOutage and MaxOutage bound the shared backoff after transient
+	// failures (defaults 1 s and 2 min): it starts at MinOutage and doubles
+	// with each failure in a row.
+	MinOutage, MaxOutage time.Duration
+}
 
 type waiter struct {
 	granted chan struct{}
@@ -81,15 +92,22 @@ type BudgetStats struct {
 
 // NewBudget spaces requests for perMinute requests a minute until the
 // server announces its own limit.
-func NewBudget(perMinute int, log *slog.Logger) *Budget {
+func NewBudget(perMinute int, opts BudgetOptions) *Budget {
 	if perMinute < 1 {
 		perMinute = 1
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	b := &Budget{log: opts.Logger, spacing: spacingFor(perMinute, time.Minute), perMinute: perMinute,
+		minOutage: opts.MinOutage, maxOutage: opts.MaxOutage}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
 	}
-	sp := spacingFor(perMinute, time.Minute)
-	return &Budget{log: log, spacing: sp, perMinute: perMinute}
+	if b.minOutage <= 0 {
+		b.minOutage = defaultMinOutage
+	}
+	if b.maxOutage <= 0 {
+		b.maxOutage = defaultMaxOutage
+	}
+	return b
 }
 
 func spacingFor(n int, window time.Duration) time.Duration {
@@ -239,9 +257,9 @@ func (b *Budget) Observe(ex mapbox.Exchange) {
 		}
 	case errors.Is(ex.Err, mapbox.ErrTransient):
 		if b.outageDelay == 0 {
-			b.outageDelay = minOutage
+			b.outageDelay = b.minOutage
 		} else {
-			b.outageDelay = min(2*b.outageDelay, maxOutage)
+			b.outageDelay = min(2*b.outageDelay, b.maxOutage)
 		}
 		// Full jitter on the upper half: many daemons behind one outage do not return in step.
 		d := b.outageDelay/2 + rand.N(b.outageDelay/2+1)

@@ -53,6 +53,8 @@ type Options struct {
 	// SpoolDir holds the zips made of shapefiles; default "spool" beside the
 	// state database.
 	SpoolDir string
+	// Backoff paces a job's retries after transient failures; zero: DefaultBackoff.
+	Backoff Backoff
 	// Poll paces the polling of processing uploads; zero: DefaultPollPace.
 	Poll PollPace
 	// Once makes a refused token end Run with the error instead of waiting
@@ -72,6 +74,7 @@ type Syncer struct {
 	spool   string
 	once    bool
 	pace    PollPace
+	backoff Backoff
 
 	wake     chan struct{} // the job queue changed
 	pollWake chan struct{} // an upload was created
@@ -102,7 +105,7 @@ func New(opts Options) (*Syncer, error) {
 	}
 	s := &Syncer{
 		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, budget: opts.Budget,
-		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(),
+		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.withDefaults(),
 		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
 		staging: map[uint64]Transfer{},
 	}

@@ -306,17 +306,32 @@ const clockSkew = 5 * time.Minute
 
 // Retry pacing.
 const (
-	minBackoff = 2 * time.Second
-	maxBackoff = 10 * time.Minute
-	busyWait   = 5 * time.Second
-	authRetry  = 5 * time.Minute
+	busyWait  = 5 * time.Second
+	authRetry = 5 * time.Minute
 )
 
-// backoff is exponential with full jitter on its upper half, capped.
-func backoff(attempts int) time.Duration {
-	d := minBackoff << min(attempts, 20)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
+// Backoff bounds a job's own retries after transient failures: from Min,
+// doubling with each attempt, capped at Max, with jitter on the upper half.
+type Backoff struct{ Min, Max time.Duration }
+
+// DefaultBackoff is the production pacing.
+var DefaultBackoff = Backoff{Min: 2 * time.Second, Max: 10 * time.Minute}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Min <= 0 {
+		b.Min = DefaultBackoff.Min
+	}
+	if b.Max <= 0 {
+		b.Max = DefaultBackoff.Max
+	}
+	return b
+}
+
+// delay is the wait before attempt number attempts+1.
+func (b Backoff) delay(attempts int) time.Duration {
+	d := b.Min << min(attempts, 20)
+	if d > b.Max || d <= 0 {
+		d = b.Max
 	}
 	return d/2 + rand.N(d/2+1)
 }
@@ -358,7 +373,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		}
 		retry(at, slog.LevelWarn, "rate limited")
 	case errors.Is(err, mapbox.ErrTilesetBusy):
-		retry(time.Now().Add(busyWait+backoff(min(j.Attempts, 3))), slog.LevelInfo, "tileset busy with another upload; waiting")
+		retry(time.Now().Add(busyWait+s.backoff.delay(min(j.Attempts, 3))), slog.LevelInfo, "tileset busy with another upload; waiting")
 	case errors.Is(err, mapbox.ErrInvalid), errors.Is(err, mapbox.ErrProcessing), errors.Is(err, mapbox.ErrNotFound):
 		log.Error("failed permanently: not retried until the file changes", "err", err)
 		s.stats.Failed.Add(1)
@@ -366,7 +381,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 			log.Error("mark failed", "err", e)
 		}
 	default: // transient: network, 5xx, S3, the disk, credentials expiring again and again
-		retry(time.Now().Add(backoff(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
+		retry(time.Now().Add(s.backoff.delay(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
 	}
 	signal(s.wake)
 }

@@ -34,6 +34,9 @@ Exit 0 after a stop, 1 on a failure, 2 on a configuration error.`,
 				if len(args) > 0 {
 					return usageError{"takes no arguments"}
 				}
+				if underWindowsServiceManager() {
+					return runAsService(*path, stdout, stderr)
+				}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return runWith(ctx, *path, lf, stderr)
