@@ -44,6 +44,10 @@ type Options struct {
 	Backoff syncer.Backoff
 	// Budget tunes the API budget's shared outage backoff (its logger is set here).
 	Budget syncer.BudgetOptions
+	// Version is reported by the control endpoint (daemon/control.go).
+	Version string
+	// StallAfter: see control.Options.StallAfter; zero: its default.
+	StallAfter time.Duration
 }
 
 // Daemon is tilesyncd assembled.
@@ -55,6 +59,7 @@ type Daemon struct {
 	client   *mapbox.Client
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
+	control  controlParts // daemon/control.go
 }
 
 // Open builds a Daemon for cfg, whose token must be resolved
@@ -91,7 +96,7 @@ func (d *Daemon) build(opts Options) error {
 	client, err := mapbox.New(mapbox.Options{
 		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
 		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),
-		Gate: d.budget.Wait, Observe: d.budget.Observe,
+		Gate: d.budget.Wait, Observe: d.observe(opts),
 	})
 	if err != nil {
 		return err
@@ -152,7 +157,14 @@ func (d *Daemon) Watchers() []*watcher.Watcher { return d.watchers }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("tilesyncd starting", "account", d.cfg.Mapbox.Username, "api", d.cfg.Mapbox.APIURL,
 		"state", d.cfg.State.Path, "watch_folders", len(d.watchers))
+	controlLn, controlErr := d.listenControl()
+	if controlErr != nil {
+		return controlErr
+	}
 	g, ctx := errgroup.WithContext(ctx)
+	if controlLn != nil {
+		g.Go(func() error { return d.serveControl(ctx, controlLn) })
+	}
 	events := make(chan watcher.Event)
 	for _, w := range d.watchers {
 		g.Go(func() error { return w.Run(ctx) })

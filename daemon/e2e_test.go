@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +18,8 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
 // dropExampleVariants drops n files made from the example files, each with
@@ -219,5 +225,150 @@ func TestAPIUnreachableForAWhile(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s uploaded %d times", ts, n)
 		}
+	}
+}
+
+// A rate-limited account: the daemon alone on it never meets a 429, and
+// spends about two requests per upload. The server's window is 20 times
+// shorter than Mapbox's to keep the test quick (30 requests per 3 s); the
+// daemon learns it from the X-Rate-Limit-* headers of the first answer, and
+// its poll pace is the production one, 20 times faster.
+func TestNoRateLimitErrorsAlone(t *testing.T) {
+	n := 100
+	if testing.Short() {
+		n = 30
+	}
+	p := syncer.DefaultPollPace
+	scaled := syncer.PollPace{First: p.First / 20, Max: p.Max / 20, MinGap: p.MinGap / 20, BusyGap: p.BusyGap / 20}
+	e := newEnv(t, envOptions{rateLimit: 30, perMinute: 600, processing: time.Second, poll: scaled})
+	e.srv.SetRateLimit(30, 3*time.Second)
+	for i := range n {
+		e.write(fmt.Sprintf("f%03d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	sum := e.syncOnce()
+	if sum.Uploaded != int64(n) {
+		t.Fatalf("summary %+v", sum)
+	}
+	for ep, byStatus := range e.srv.StatusCounts() {
+		if byStatus[429] != 0 {
+			t.Errorf("%d answers 429 on %s", byStatus[429], ep)
+		}
+	}
+	perUpload := float64(e.requests()) / float64(n)
+	t.Logf("%d uploads, %d API requests (%.2f per upload)", n, e.requests(), perUpload)
+	if perUpload > 2.3 {
+		t.Errorf("%.2f API requests per upload, want about 2", perUpload)
+	}
+}
+
+// After a 429, nothing is sent before the reset time: another client of the
+// account has used the window up, the daemon's first request meets a 429,
+// and every request waits for the reset, so no second 429 follows.
+func TestNothingSentBeforeTheReset(t *testing.T) {
+	e := newEnv(t, envOptions{rateLimit: 10, perMinute: 60})
+	e.srv.SetRateLimit(10, 3*time.Second)
+	for i := range 4 {
+		e.write(fmt.Sprintf("f%d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	other, err := mapbox.New(mapbox.Options{BaseURL: e.srv.URL(), Username: "acme", Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := other.List(context.Background(), mapbox.ListOptions{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := e.syncOnce()
+	if sum.Uploaded != 4 {
+		t.Fatalf("summary %+v", sum)
+	}
+	n429 := 0
+	for _, byStatus := range e.srv.StatusCounts() {
+		n429 += byStatus[429]
+	}
+	if n429 != 1 {
+		t.Errorf("%d answers 429, want exactly 1: after the first, nothing may be sent before the reset", n429)
+	}
+}
+
+// slowTransport sends request bodies at about bytesPerSecond, a slow uplink.
+type slowTransport struct {
+	base           http.RoundTripper
+	bytesPerSecond int
+}
+
+func (s slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = &slowBody{ReadCloser: r.Body, bytesPerSecond: s.bytesPerSecond}
+	}
+	return s.base.RoundTrip(r)
+}
+
+type slowBody struct {
+	io.ReadCloser
+	bytesPerSecond int
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	// The pace of a slow link, not a wait for an event.
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(b.bytesPerSecond))
+	return n, err
+}
+
+// A file changed while it is being staged is never created with torn bytes:
+// every upload Mapbox receives is a version of the file that really existed,
+// and the tileset ends with the last one.
+func TestFileChangedDuringStaging(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: testHTTPClient(),
+		Staging: staging.Options{PartSize: 5 << 20, MultipartThreshold: 5 << 20, Concurrency: 1,
+			HTTPClient: &http.Client{Transport: slowTransport{base: http.DefaultTransport, bytesPerSecond: 8 << 20}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	versions := map[string]bool{}
+	content := bytes.Repeat([]byte("0123456789abcdef"), (24<<20)/16) // 24 MiB, five parts
+	p := filepath.Join(e.drop, "big.mbtiles")
+	write := func(b []byte) {
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		versions[sha(string(b))] = true
+	}
+	write(content)
+	waitFor(t, "staging to be under way", 30*time.Second, func() bool {
+		for _, tr := range d.Syncer().Transfers() {
+			if tr.Sent > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	// Overwrite the middle: a torn mix of old and new would be easy to send.
+	changed := bytes.Clone(content)
+	copy(changed[12<<20:], bytes.Repeat([]byte("X"), 1<<20))
+	write(changed)
+	last := sha(string(changed))
+	waitFor(t, "the tileset to hold the last version", 60*time.Second, func() bool {
+		rec, ok, err := d.Store().Tileset("acme.big")
+		return err == nil && ok && rec.SHA256 == last
+	})
+	for _, u := range e.srv.Uploads() {
+		if !versions[u.SHA256] {
+			t.Errorf("upload %s holds %.12s, which is no version of the file: torn", u.ID, u.SHA256)
+		}
+	}
+	if n := len(e.srv.Uploads()); n > 2 {
+		t.Errorf("%d uploads, want at most 2", n)
 	}
 }

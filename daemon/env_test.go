@@ -34,6 +34,7 @@ type env struct {
 	drop    string
 	cfgPath string
 	logs    *syncBuffer
+	poll    syncer.PollPace
 }
 
 type envOptions struct {
@@ -43,6 +44,10 @@ type envOptions struct {
 	perMinute  int // the daemon's requests_per_minute (default 6000)
 	extraYAML  string
 	settle     string
+	poll       syncer.PollPace // zero: fastPoll
+	// control is the config's control: section; "" puts the control
+	// endpoint on a Unix socket in the env's folder (control.sock).
+	control string
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -56,7 +61,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.settle == "" {
 		o.settle = "200ms"
 	}
-	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
+	if o.control == "" {
+		o.control = "control:\n  listen: unix:control.sock\n"
+	}
+	if o.poll == (syncer.PollPace{}) {
+		o.poll = fastPoll
+	}
+	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, poll: o.poll}
 	opts := mapboxtest.Options{Username: "acme", Token: testToken, ProcessingTime: o.processing, RateLimit: o.rateLimit}
 	if o.storage == nil {
 		e.srv, e.storage = mapboxtest.StartMem(t, opts)
@@ -86,7 +97,7 @@ watch:
 rules:
   - match: "**"
     tileset: "{username}.{stem}"
-%s`, e.srv.URL(), e.storage.Endpoint(), o.perMinute, o.settle, o.extraYAML)
+%s%s`, e.srv.URL(), e.storage.Endpoint(), o.perMinute, o.settle, o.extraYAML, o.control)
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +150,7 @@ func testHTTPClient() *http.Client {
 func (e *env) open() *Daemon {
 	e.t.Helper()
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := Open(e.config(), Options{Logger: log, Poll: fastPoll, HTTPClient: testHTTPClient(),
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: testHTTPClient(),
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
 		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
 	if err != nil {

@@ -64,7 +64,7 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		if free := s.workers - busy(); free > 0 && s.AuthError() == nil {
-			next, err := s.store.Next(time.Now(), free+len(running))
+			next, err := s.store.Next(time.Now(), s.workers+busy())
 			if err != nil {
 				return err
 			}
