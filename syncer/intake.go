@@ -259,3 +259,29 @@ func (s *Syncer) sendPathOf(j state.Job) (string, error) {
 	p, _, _, err := s.zipShapefile(abs)
 	return p, err
 }
+
+// Settled says, from the state alone and without reading the file, whether
+// the file at rel in watch folder w needs no upload because its last
+// outcome for these very bytes (same size, time and file ID) stands: it was
+// uploaded or found unchanged ("unchanged"), is queued ("queued"), or failed
+// ("failed: …", not retried until it changes). tilesyncd plan uses it.
+func Settled(store *state.Store, w *config.Watch, rel, tileset string) (string, bool) {
+	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", false
+	}
+	rec, ok, err := store.File(state.FileKey{Watch: w.Path, Path: rel})
+	if err != nil || !ok || rec.Tileset != tileset || !signatureOf(abs, fi).matches(rec) {
+		return "", false
+	}
+	switch rec.Outcome {
+	case state.OutcomeUploaded, state.OutcomeUnchanged:
+		return "unchanged", true
+	case state.OutcomePending:
+		return "queued", true
+	case state.OutcomeFailed:
+		return "failed: " + rec.Reason + " (not retried until the file changes; see tilesyncd retry)", true
+	}
+	return "", false
+}

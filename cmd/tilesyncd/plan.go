@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/plan"
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
 func init() {
@@ -23,7 +28,9 @@ the reason. Nothing is sent anywhere and no token is needed.
 
 Actions:
   upload     would be uploaded to the tileset shown
-  skip       a rule says skip, or the file is part of a shapefile set
+  skip       unchanged since it was uploaded (from the state database, read
+             without reading the file), queued, failed before, a rule says
+             skip, or the file is part of a shapefile set
   ignored    a temporary or lock file, or one of the watch folder's ignore globs
   refused    Mapbox could not take it: unsupported type, too large, empty,
              incomplete shapefile
@@ -47,6 +54,9 @@ Exit 0 on success, 2 on a configuration or usage error.`,
 				decisions, err := plan.Walk(cfg)
 				if err != nil {
 					return err
+				}
+				if note := markSettled(cfg, decisions); note != "" {
+					fmt.Fprintln(stderr, note)
 				}
 				if *asJSON {
 					enc := json.NewEncoder(stdout)
@@ -78,6 +88,11 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 		switch d.Action {
 		case plan.Upload:
 			line += fmt.Sprintf(" → %s %q [%s]", d.Tileset, d.Name, d.Rule)
+		case plan.Skip:
+			line += ": " + d.Reason
+			if d.Tileset != "" {
+				line += " → " + d.Tileset
+			}
 		case plan.Conflict:
 			line += fmt.Sprintf(" → %s: %s [%s]", d.Tileset, d.Reason, d.Rule)
 		case plan.Ignored:
@@ -96,4 +111,33 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 	}
 	sort.Strings(parts)
 	fmt.Fprintf(w, "%d entries: %s\n", len(ds), strings.Join(parts, ", "))
+}
+
+// markSettled turns uploads the state database says are done into skips.
+// It returns a note when the state could not be consulted.
+func markSettled(cfg *config.Config, ds []plan.Decision) string {
+	if _, err := os.Stat(cfg.State.Path); err != nil {
+		return "" // nothing synced yet
+	}
+	store, err := state.Open(cfg.State.Path, state.Options{ReadOnly: true, LockTimeout: 500 * time.Millisecond})
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return "note: the daemon is running and holds the state database; files it has already sent show as upload"
+		}
+		return fmt.Sprintf("note: state database not consulted: %v", err)
+	}
+	defer store.Close()
+	watches := map[string]*config.Watch{}
+	for _, w := range cfg.Watch {
+		watches[w.Path] = w
+	}
+	for i, d := range ds {
+		if d.Action != plan.Upload && d.Action != plan.Conflict {
+			continue
+		}
+		if reason, ok := syncer.Settled(store, watches[d.Watch], d.Path, d.Tileset); ok {
+			ds[i].Action, ds[i].Reason = plan.Skip, reason
+		}
+	}
+	return ""
 }
