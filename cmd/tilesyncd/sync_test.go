@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+)
+
+// TestSyncPlanRetryForget drives the commands a cron user and an operator
+// use: sync --once, plan (which then says unchanged), retry and forget.
+func TestSyncPlanRetryForget(t *testing.T) {
+	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken, ProcessingTime: 100 * time.Millisecond})
+	dir := t.TempDir()
+	drop := filepath.Join(dir, "drop")
+	os.Mkdir(drop, 0o755)
+	cfgPath := filepath.Join(dir, "tilesyncd.yaml")
+	cfg := fmt.Sprintf("mapbox:\n  username: acme\n  api_url: %s\n  s3_endpoint: %s\nstate:\n  path: state/state.db\ncontrol:\n  listen: \"off\"\nwatch:\n  - path: drop\nrules:\n  - match: \"*.geojson\"\n",
+		srv.URL(), store.Endpoint())
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MAPBOX_ACCESS_TOKEN", runTestToken)
+	os.WriteFile(filepath.Join(drop, "good.geojson"), []byte(`{"good":1}`), 0o644)
+	os.WriteFile(filepath.Join(drop, "bad.geojson"), []byte(`{"bad":1}`), 0o644)
+	srv.SetOutcome("acme.bad", "Tileset is empty.")
+
+	code, out, errOut := runCLI(t, "sync", "--once", "--config", cfgPath)
+	if code != 1 || !strings.Contains(out, "uploaded 1") || !strings.Contains(out, "Tileset is empty.") {
+		t.Fatalf("sync: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "plan", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "good.geojson: unchanged") || !strings.Contains(out, "bad.geojson: failed: ") {
+		t.Errorf("plan after sync: exit %d\n%s", code, out)
+	}
+
+	// retry --failed sends the failed file again, as it is.
+	srv.SetOutcome("acme.bad", "")
+	code, out, errOut = runCLI(t, "retry", "--config", cfgPath, "--failed")
+	if code != 0 || !strings.Contains(out, "queued again") {
+		t.Fatalf("retry: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, "sync", "--once", "--config", cfgPath, "--json"); code != 0 || !strings.Contains(out, `"uploaded":1`) {
+		t.Errorf("sync after retry: exit %d: %s", code, out)
+	}
+
+	// forget sends an unchanged file again.
+	if code, out, errOut := runCLI(t, "forget", "--config", cfgPath, filepath.Join(drop, "good.geojson")); code != 0 {
+		t.Fatalf("forget: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, "plan", "--config", cfgPath); !strings.Contains(out, "upload    good.geojson") {
+		t.Errorf("plan after forget: exit %d\n%s", code, out)
+	}
+	before := len(srv.Uploads())
+	if code, out, _ := runCLI(t, "sync", "--once", "--config", cfgPath); code != 0 || len(srv.Uploads()) != before+1 {
+		t.Errorf("sync after forget: exit %d, %d new uploads: %s", code, len(srv.Uploads())-before, out)
+	}
+
+	// Usage mistakes.
+	if code, _, errOut := runCLI(t, "retry", "--config", cfgPath); code != 2 || !strings.Contains(errOut, "--failed") {
+		t.Errorf("retry with nothing named: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "sync", "--config", cfgPath); code != 2 || !strings.Contains(errOut, "--once") {
+		t.Errorf("sync without --once: exit %d, %s", code, errOut)
+	}
+}
