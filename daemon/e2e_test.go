@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,5 +372,55 @@ func TestFileChangedDuringStaging(t *testing.T) {
 	}
 	if n := len(e.srv.Uploads()); n > 2 {
 		t.Errorf("%d uploads, want at most 2", n)
+	}
+}
+
+// lostAnswers delivers the first n create requests to the server but loses
+// their answers, as a network that fails after the request went through.
+type lostAnswers struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	n    int
+}
+
+func (l *lostAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/credentials") && l.n > 0 {
+		l.n--
+		resp.Body.Close()
+		return nil, errors.New("connection reset after the request was sent")
+	}
+	return resp, err
+}
+
+// A create whose answer is lost may have created the upload: the syncer
+// looks it up before creating again, and the bytes are uploaded once.
+func TestCreateAnswerLostUploadsOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.write("roads.geojson", `{"roads":1}`)
+	e.write("lakes.geojson", `{"lakes":1}`)
+	hc := testHTTPClient()
+	hc.Transport = &lostAnswers{base: hc.Transport, n: 2}
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc,
+		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sum, err := d.SyncOnce(context.Background())
+	if err != nil || sum.Uploaded != 2 {
+		t.Fatalf("SyncOnce = %+v, %v", sum, err)
+	}
+	for ts, n := range e.uploadsByTileset() {
+		if n != 1 {
+			t.Errorf("%s uploaded %d times, want once", ts, n)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "not creating it again") {
+		t.Error("the log does not say the lost create's upload was found")
 	}
 }
