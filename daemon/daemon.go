@@ -243,7 +243,7 @@ wait:
 				<-done
 				return Summary{}, err
 			}
-			if err := d.syncer.AuthError(); err != nil && d.syncer != nil {
+			if err := d.syncer.AuthError(); err != nil {
 				cancel()
 				<-done
 				return Summary{}, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -169,9 +170,7 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 
 // notUploaded records a file that will not be uploaded, logging a refusal
 // once per content (a rescan does not log it again).
-func (s *Syncer) notUploaded(log interface {
-	Warn(string, ...any)
-}, key state.FileKey, d plan.Decision, sig signature, rec state.FileRecord, known bool) error {
+func (s *Syncer) notUploaded(log *slog.Logger, key state.FileKey, d plan.Decision, sig signature, rec state.FileRecord, known bool) error {
 	outcome := state.Outcome("")
 	if d.Action == plan.Refused {
 		outcome = state.OutcomeRefused

@@ -79,14 +79,22 @@ func (s *Syncer) poll(ctx context.Context) error {
 		}
 		wait := time.Hour
 		if len(jobs) > 0 {
-			at := latest(earliest, lastList.Add(s.listGap()))
-			wait = at.Sub(now)
+			gap := s.listGap()
+			if s.AuthError() != nil {
+				gap = authRetry // the token is refused: polls would be refused too
+			}
+			wait = latest(earliest, lastList.Add(gap)).Sub(now)
 		}
 		if wait <= 0 {
 			lastList = time.Now()
 			if err := s.pollOnce(ctx, jobs, uploads); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope) {
+					s.setAuth(err)
+					s.log.Error("Mapbox refused the token: nothing is sent until it works; the queue is kept", "err", err)
+					continue
 				}
 				s.log.Warn("poll", "err", err)
 			}

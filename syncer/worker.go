@@ -46,24 +46,22 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 		return running[id]
 	}
 
-	// Jobs a previous run left half-way (killed while staging or creating)
-	// continue first.
+	// Jobs a previous run left half-way (stopped or killed while staging or
+	// creating) continue first, as workers come free.
 	orphans, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
 	if err != nil {
 		return err
-	}
-	for _, j := range orphans {
-		if busy() >= s.workers {
-			break
-		}
-		s.log.Info("resuming a job interrupted by a stop", "job", j)
-		start(j)
 	}
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if free := s.workers - busy(); free > 0 && s.AuthError() == nil {
+		for len(orphans) > 0 && busy() < s.workers {
+			s.log.Info("resuming a job interrupted by a stop", "job", orphans[0])
+			start(orphans[0])
+			orphans = orphans[1:]
+		}
+		if free := s.workers - busy(); free > 0 && len(orphans) == 0 && s.AuthError() == nil {
 			next, err := s.store.Next(time.Now(), s.workers+busy())
 			if err != nil {
 				return err
@@ -77,17 +75,6 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 				}
 				if j, ok := s.begin(j); ok {
 					start(j)
-				}
-			}
-			if busy() < s.workers {
-				orphans, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
-				if err != nil {
-					return err
-				}
-				for _, j := range orphans {
-					if busy() < s.workers && !isRunning(j.ID) {
-						start(j)
-					}
 				}
 			}
 		}
