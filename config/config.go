@@ -42,6 +42,8 @@ type Config struct {
 	State  State
 	Watch  []*Watch
 	Rules  []*Rule
+	// Control is the local control endpoint (status, metrics, health).
+	Control Control
 	// root is the parsed YAML, kept to find the line of a value in later errors.
 	root yaml.Node
 	// Warnings are problems that do not stop tilesyncd (a token file others can
@@ -126,6 +128,8 @@ type fileYAML struct {
 	State  stateYAML   `yaml:"state"`
 	Watch  []watchYAML `yaml:"watch"`
 	Rules  []ruleYAML  `yaml:"rules"`
+	// Control is in control.go.
+	Control controlYAML `yaml:"control"`
 }
 
 type mapboxYAML struct {
@@ -270,6 +274,7 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 	for i, r := range raw.Rules {
 		cfg.Rules = append(cfg.Rules, p.rule(i, r))
 	}
+	p.control(cfg, raw.Control, base)
 }
 
 func (p *parser) watch(at string, raw watchYAML, base string) *Watch {

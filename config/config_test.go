@@ -103,6 +103,14 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"bad yaml", "mapbox: [\n", "config.yaml:"},
 		{"token in api_url", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: https://api.mapbox.com/?access_token=pk.x\n", 1),
 			"config.yaml:3: mapbox.api_url: must not carry a query"},
+		{"control on all interfaces", minimal + "control:\n  listen: 0.0.0.0:7655\n",
+			`config.yaml:10: control.listen: "0.0.0.0:7655" is not a loopback address`},
+		{"control on a public address", minimal + "control:\n  listen: 192.0.2.7:7655\n",
+			`config.yaml:10: control.listen: "192.0.2.7:7655" is not a loopback address`},
+		{"control without host", minimal + "control:\n  listen: \":7655\"\n",
+			`config.yaml:10: control.listen: ":7655" is not a loopback address`},
+		{"control not an address", minimal + "control:\n  listen: localhost\n",
+			`config.yaml:10: control.listen: "localhost" is not host:port, unix:/path or off`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,4 +190,31 @@ func TestToken(t *testing.T) {
 
 func fmtAll(v any) string {
 	return strings.Join([]string{fmt.Sprintf("%v", v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v)}, " ")
+}
+
+func TestControl(t *testing.T) {
+	tests := []struct {
+		yaml        string
+		listen      string // "" for off; "DIR/" is replaced by the config's folder
+		allowRemote bool
+	}{
+		{"", DefaultControlListen, false},
+		{"control:\n  listen: off\n", "", false},
+		{"control:\n  listen: \"[::1]:9000\"\n", "[::1]:9000", false},
+		{"control:\n  listen: localhost:9000\n", "localhost:9000", false},
+		{"control:\n  listen: unix:run/control.sock\n", "unix:DIR/run/control.sock", false},
+		{"control:\n  listen: 0.0.0.0:7655\n  allow_remote: true\n", "0.0.0.0:7655", true},
+	}
+	for _, tt := range tests {
+		path := writeConfig(t, minimal+tt.yaml)
+		cfg, err := Load(path, LoadOptions{})
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		want := strings.Replace(tt.listen, "DIR/", filepath.Dir(path)+string(filepath.Separator), 1)
+		if cfg.Control.Listen != want || cfg.Control.AllowRemote != tt.allowRemote || cfg.Control.Enabled() != (want != "") {
+			t.Errorf("%q: control = %+v, want listen %q, allow_remote %v", tt.yaml, cfg.Control, want, tt.allowRemote)
+		}
+	}
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tilesyncd/tilesyncd/control"
+	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/state"
 )
 
 // freeAddr returns a loopback address with a port free a moment ago.
@@ -258,4 +260,29 @@ func TestControlEndpointInUse(t *testing.T) {
 // logger writes to the env's log, which is checked for the token.
 func (e *env) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestHealthzStall(t *testing.T) {
+	addr := freeAddr(t)
+	e := newEnv(t, envOptions{control: "control:\n  listen: " + addr + "\n"})
+	d, err := Open(e.config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: mapbox.NewHTTPClient(),
+		StallAfter: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDaemon(t, d, addr)
+	// Mapbox stops answering (it answers after 20 s; the test ends before).
+	e.srv.SetDelay(20 * time.Second)
+	e.write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	waitFor(t, "the job in flight", 10*time.Second, func() bool {
+		counts, err := d.Store().Counts()
+		return err == nil && counts[state.StageStaging] == 1
+	})
+	if code, body := get(t, addr, "/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz as the job starts: %d %q", code, body)
+	}
+	waitFor(t, "a stall reported", 10*time.Second, func() bool {
+		code, body := get(t, addr, "/healthz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "1 job(s) pending and nothing has progressed")
+	})
 }

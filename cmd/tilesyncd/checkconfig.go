@@ -17,7 +17,7 @@ func init() {
 regular expressions, templates, watch folders, the state path and the token
 source. Every problem is printed with the file and line. Exit 0 when the
 configuration is usable, 2 when it is not. Nothing is sent to Mapbox: 'tilesyncd
-check' (later) also tries the token.`,
+check' also tries the token.`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			path := configFlag(fs)
 			noToken := fs.Bool("no-token", false, "do not require a token (for a configuration used only with 'plan')")

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/mapbox"
+)
+
+func init() {
+	register(&command{
+		name:    "check",
+		summary: "check the configuration, then the token and its scopes with Mapbox (2 or 3 requests)",
+		usage:   "[--config FILE]",
+		help: `Checks the configuration as check-config does, then asks Mapbox about the
+token with as few requests as possible, and names any scope it lacks:
+
+  uploads:list   GET the account's uploads, limit=1
+  uploads:read   GET the status of the upload that list returned; with no
+                 upload to read (a new account, or no uploads:list), a made-up
+                 id is asked instead, and Mapbox's 404 for it cannot be told
+                 from a 404 for a missing scope: the scope is then reported
+                 "not verified", which does not fail the check
+  uploads:write  POST for temporary staging credentials: Mapbox mints them for
+                 a staging key that stays empty; nothing is created or billed
+
+A 401 on the first request means the token is invalid, revoked, or not of the
+configured account; nothing else is asked then. The requests are not counted
+in a running daemon's rate budget: check runs safely beside the daemon (it does
+not open the state database), but not in a loop.
+Exit 0 when the token has every scope tilesyncd needs, 1 when it lacks one, is
+refused, or Mapbox cannot be reached, 2 on a configuration or usage error.`,
+		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
+			path := configFlag(fs)
+			return func(args []string, stdout, stderr io.Writer) error {
+				if len(args) > 0 {
+					return usageError{"takes no arguments"}
+				}
+				cfg, err := loadConfig(*path, config.LoadOptions{RequireToken: true}, stderr)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				return checkToken(ctx, cfg, *path, stdout)
+			}
+		},
+	})
+}
+
+// scopeResult is what check learned about one scope.
+type scopeResult struct {
+	scope   string
+	verdict string // "ok", "MISSING", "not verified", "unknown"
+	how     string
+}
+
+func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Writer) error {
+	fmt.Fprintf(w, "Configuration: %s: OK — account %s, %d watch folder(s), %d rule(s), state in %s\n",
+		path, cfg.Mapbox.Username, len(cfg.Watch), len(cfg.Rules), cfg.State.Path)
+	if cfg.Mapbox.TokenFile != "" {
+		fmt.Fprintf(w, "Token:         from the file %s\n", cfg.Mapbox.TokenFile)
+	} else {
+		fmt.Fprintf(w, "Token:         from the %s environment variable\n", cfg.Mapbox.TokenEnv)
+	}
+	fmt.Fprintf(w, "API:           %s\n", cfg.Mapbox.APIURL)
+
+	var sent atomic.Int64
+	client, err := mapbox.New(mapbox.Options{BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username,
+		Token: cfg.Mapbox.Token.Reveal(), Observe: func(mapbox.Exchange) { sent.Add(1) }})
+	if err != nil {
+		return configError{err}
+	}
+	var results []scopeResult
+	report := func() {
+		if len(results) > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, r := range results {
+			fmt.Fprintf(w, "  %-14s %-13s %s\n", r.scope, r.verdict, r.how)
+		}
+		if len(results) > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%d request(s) sent.", sent.Load())
+	}
+
+	// uploads:list, and an upload to read.
+	uploads, err := client.List(ctx, mapbox.ListOptions{Limit: 1})
+	list := scopeResult{scope: "uploads:list", verdict: "ok", how: "GET list?limit=1 answered 200"}
+	if err != nil {
+		if stop := checkFailure(err); stop != "" {
+			report()
+			fmt.Fprintln(w, " Stopped:", stop)
+			return exitError{code: 1, msg: stop}
+		}
+		list.verdict, list.how = "MISSING", "GET list answered "+answered(err)
+	}
+	results = append(results, list)
+
+	// uploads:read: a real upload's status proves it; a made-up id cannot.
+	read := scopeResult{scope: "uploads:read"}
+	if len(uploads) > 0 {
+		_, err := client.Upload(ctx, uploads[0].ID)
+		switch {
+		case err == nil:
+			read.verdict, read.how = "ok", fmt.Sprintf("GET the status of upload %s answered 200", uploads[0].ID)
+		case errors.Is(err, mapbox.ErrNotFound):
+			read.verdict, read.how = "MISSING", fmt.Sprintf("GET the status of upload %s, which list returned, answered %s", uploads[0].ID, answered(err))
+		default:
+			if stop := checkFailure(err); stop != "" {
+				results = append(results, read)
+				report()
+				fmt.Fprintln(w, " Stopped:", stop)
+				return exitError{code: 1, msg: stop}
+			}
+			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
+		}
+	} else {
+		var nonce [6]byte
+		rand.Read(nonce[:])
+		id := "tilesyncd-check-" + hex.EncodeToString(nonce[:])
+		_, err := client.Upload(ctx, id)
+		switch {
+		case errors.Is(err, mapbox.ErrNotFound):
+			read.verdict, read.how = "not verified", "no upload to read: GET the status of a made-up id answered 404, as it does with or without the scope"
+		case err == nil:
+			read.verdict, read.how = "ok", "GET status answered 200"
+		default:
+			if stop := checkFailure(err); stop != "" {
+				results = append(results, read)
+				report()
+				fmt.Fprintln(w, " Stopped:", stop)
+				return exitError{code: 1, msg: stop}
+			}
+			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
+		}
+	}
+	results = append(results, read)
+
+	// uploads:write: staging credentials cost one request and nothing else.
+	write := scopeResult{scope: "uploads:write", verdict: "ok", how: "POST credentials answered 200 (temporary staging credentials; nothing created or billed)"}
+	if _, err := client.Credentials(ctx); err != nil {
+		if stop := checkFailure(err); stop != "" {
+			report()
+			fmt.Fprintln(w, " Stopped:", stop)
+			return exitError{code: 1, msg: stop}
+		}
+		write.verdict, write.how = "MISSING", "POST credentials answered "+answered(err)
+	}
+	results = append(results, write)
+	report()
+
+	var missing []string
+	for _, r := range results {
+		if r.verdict == "MISSING" || r.verdict == "unknown" {
+			missing = append(missing, r.scope)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "\nThe token lacks %s. Make a token with the scopes uploads:read, uploads:write\n"+
+			"and uploads:list (account.mapbox.com → Access tokens) and put it where tilesyncd reads it.\n", strings.Join(missing, " and "))
+		return exitError{code: 1, msg: "the token lacks " + strings.Join(missing, ", ")}
+	}
+	fmt.Fprintln(w, " The token can do everything tilesyncd needs.")
+	return nil
+}
+
+// checkFailure returns why the check cannot go on after err, or "" when err
+// only says that a scope is missing.
+func checkFailure(err error) string {
+	switch {
+	case errors.Is(err, mapbox.ErrMissingScope), errors.Is(err, mapbox.ErrNotFound):
+		return ""
+	case errors.Is(err, mapbox.ErrUnauthorized):
+		return "Mapbox refuses the token (" + answered(err) + "): it is invalid, revoked, or not a token of the configured account"
+	case errors.Is(err, mapbox.ErrRateLimited):
+		return "Mapbox rate-limits the account now (" + answered(err) + "): try again in a minute"
+	}
+	return "could not check the token: " + err.Error()
+}
+
+// answered describes the answer of a failed request: "404 (Not Found)".
+func answered(err error) string {
+	var ae *mapbox.APIError
+	if !errors.As(err, &ae) || ae.Status == 0 {
+		return "nothing: " + err.Error()
+	}
+	if ae.Message != "" {
+		return fmt.Sprintf("%d: %s", ae.Status, ae.Message)
+	}
+	return fmt.Sprintf("%d", ae.Status)
+}

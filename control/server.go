@@ -1,0 +1,197 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/syncer"
+	"github.com/tilesyncd/tilesyncd/watcher"
+)
+
+// Source is what the control endpoint reads of a running daemon
+// (*daemon.Daemon).
+type Source interface {
+	Store() *state.Store
+	Syncer() *syncer.Syncer
+	Budget() *syncer.Budget
+	Watchers() []*watcher.Watcher
+}
+
+// Options configure a Server.
+type Options struct {
+	Source Source
+	// API counts the API requests; the daemon chains its Observe to the
+	// Mapbox client. Nil: a fresh one (the requests metric stays empty).
+	API     *APIMetrics
+	Version string
+	Logger  *slog.Logger
+	// StallAfter is how long pending work may go without progress before
+	// /healthz fails; zero: DefaultStallAfter.
+	StallAfter time.Duration
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// Server serves /healthz, /metrics and /status. Create it with New, serve it
+// with Serve.
+type Server struct {
+	src        Source
+	api        *APIMetrics
+	version    string
+	log        *slog.Logger
+	stallAfter time.Duration
+	now        func() time.Time
+	started    time.Time
+	prog       progress
+	handler    http.Handler
+
+	lastMu   sync.Mutex
+	lastOld  time.Time // the last success recorded in the history at start
+	lastRead bool
+}
+
+// New builds a Server; it listens only in Serve.
+func New(opts Options) (*Server, error) {
+	if opts.Source == nil {
+		return nil, errors.New("control: Source is required")
+	}
+	s := &Server{src: opts.Source, api: opts.API, version: opts.Version, log: opts.Logger,
+		stallAfter: opts.StallAfter, now: opts.Now}
+	if s.api == nil {
+		s.api = NewAPIMetrics()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.stallAfter <= 0 {
+		s.stallAfter = DefaultStallAfter
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	s.started = s.now()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(s.api.requests); err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	reg.MustRegister(newCollector(s), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.log}}))
+	mux.HandleFunc("GET /status", s.serveStatus)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "tilesyncd control endpoint: /healthz /metrics /status")
+	})
+	s.handler = mux
+	return s, nil
+}
+
+// Handler serves the endpoints (for tests, or to mount elsewhere).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers on ln until ctx is cancelled, then shuts down (waiting up
+// to two seconds for requests in progress) and returns nil. ln is closed.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.log.Info("control endpoint listening", "addr", Addr(ln))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("control endpoint: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("control endpoint: %w", err)
+	}
+	return nil
+}
+
+// Addr is a listener's address as config.Control.Listen writes it.
+func Addr(ln net.Listener) string {
+	if a := ln.Addr(); a.Network() == "unix" {
+		return "unix:" + a.String()
+	}
+	return ln.Addr().String()
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	h := s.Health()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !h.OK {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, h.Reason)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultStatusLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			http.Error(w, "limit must be a number from 0 to 10000", http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	st, err := s.Status(limit)
+	if err != nil {
+		s.log.Warn("control: status", "err", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(st)
+}
+
+// lastSuccess is when an upload last completed: since start from the
+// syncer, before that from the history (read once).
+func (s *Server) lastSuccess() time.Time {
+	if t := s.src.Syncer().LastDone(); !t.IsZero() {
+		return t
+	}
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	if !s.lastRead {
+		recent, err := s.src.Store().RecentHistory(100)
+		if err != nil {
+			return time.Time{} // read again next time
+		}
+		s.lastOld, s.lastRead = lastUploaded(recent), true
+	}
+	return s.lastOld
+}
+
+// slogPrinter is promhttp's error log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics: " + fmt.Sprint(v...)) }

@@ -1,0 +1,156 @@
+package control
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/state"
+)
+
+// Status is what /status answers and `tilesyncd status` prints. A status read
+// from the state file alone (no daemon) has Source "state file" and only
+// State, LastSuccess and Refused set. The refused files are in Refused, with
+// their names (State.Refused is left empty: its records do not encode them).
+type Status struct {
+	Source    string    `json:"source"` // SourceDaemon or SourceStateFile
+	Version   string    `json:"version,omitempty"`
+	Started   time.Time `json:"started,omitzero"`
+	Health    *Health   `json:"health,omitempty"`
+	AuthError string    `json:"auth_error,omitempty"` // Mapbox refuses the token
+	// LastSuccess is when an upload last completed.
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Uploads counts the uploads that ended since the daemon started, by result.
+	Uploads   map[string]int64 `json:"uploads,omitempty"`
+	State     state.Snapshot   `json:"state"`
+	Transfers []Transfer       `json:"transfers,omitempty"`
+	Budget    *Budget          `json:"budget,omitempty"`
+	Watch     []Watch          `json:"watch,omitempty"`
+	// Refused are the files Mapbox cannot take (State.Refused, named).
+	Refused []Refused `json:"refused,omitempty"`
+}
+
+// Refused is a file Mapbox cannot take, and why.
+type Refused struct {
+	Source  state.FileKey `json:"source"`
+	Tileset string        `json:"tileset,omitempty"`
+	Reason  string        `json:"reason"`
+	Since   time.Time     `json:"since"`
+}
+
+// newStatus fills what the state database tells. The refused files move
+// from State to Refused, where they keep their names.
+func newStatus(source string, snap state.Snapshot) Status {
+	st := Status{Source: source, State: snap, LastSuccess: lastUploaded(snap.Recent)}
+	for _, r := range snap.Refused {
+		st.Refused = append(st.Refused, Refused{Source: r.Key, Tileset: r.Tileset, Reason: r.Reason, Since: r.UpdatedAt})
+	}
+	st.State.Refused = nil
+	return st
+}
+
+// Status sources.
+const (
+	SourceDaemon    = "daemon"
+	SourceStateFile = "state file"
+)
+
+// Transfer is the staging progress of one job.
+type Transfer struct {
+	JobID   uint64        `json:"job_id"`
+	Tileset string        `json:"tileset,omitempty"`
+	Source  state.FileKey `json:"source"`
+	Sent    int64         `json:"sent"`
+	Total   int64         `json:"total"`
+}
+
+// Budget is the API rate budget.
+type Budget struct {
+	Limit         int       `json:"limit"`          // requests per window
+	WindowSeconds float64   `json:"window_seconds"` // the window
+	Spacing       float64   `json:"spacing_seconds"`
+	Granted       int64     `json:"granted"`
+	RateLimited   int64     `json:"rate_limited"` // 429 answers
+	WaitedSeconds float64   `json:"waited_seconds"`
+	Waiting       int       `json:"waiting"` // requests waiting now
+	BlockedUntil  time.Time `json:"blocked_until,omitzero"`
+}
+
+// Watch is one watch folder's watcher.
+type Watch struct {
+	Folder    string    `json:"folder"`
+	Mode      string    `json:"mode"` // in effect, and why: "poll (nfs)"
+	Files     int       `json:"files"`
+	Pending   int       `json:"pending"` // settling
+	Watches   int       `json:"watches"`
+	Scans     int       `json:"scans"`
+	Overflows int       `json:"overflows"`
+	LastScan  time.Time `json:"last_scan,omitzero"`
+}
+
+// DefaultStatusLimit is how many queued jobs and history entries /status
+// lists without ?limit=.
+const DefaultStatusLimit = 20
+
+// Status gathers the daemon's status; limit bounds the queued jobs and
+// history entries listed.
+func (s *Server) Status(limit int) (Status, error) {
+	snap, err := s.src.Store().Snapshot(limit)
+	if err != nil {
+		return Status{}, err
+	}
+	h := s.Health()
+	st := newStatus(SourceDaemon, snap)
+	st.Version, st.Started, st.Health, st.LastSuccess = s.version, s.started, &h, s.lastSuccess()
+	sy := s.src.Syncer()
+	if err := sy.AuthError(); err != nil {
+		st.AuthError = err.Error()
+	}
+	stats := sy.Stats()
+	st.Uploads = map[string]int64{}
+	for i, v := range []int64{stats.Uploaded.Load(), stats.Unchanged.Load(), stats.Refused.Load(), stats.Failed.Load(), stats.Cancelled.Load()} {
+		st.Uploads[results[i]] = v
+	}
+	for id, t := range sy.Transfers() {
+		tr := Transfer{JobID: id, Sent: t.Sent, Total: t.Total}
+		for _, j := range snap.Active {
+			if j.ID == id {
+				tr.Tileset, tr.Source = j.Tileset, j.Source
+			}
+		}
+		st.Transfers = append(st.Transfers, tr)
+	}
+	slices.SortFunc(st.Transfers, func(a, b Transfer) int { return cmp.Compare(a.JobID, b.JobID) })
+	b := s.src.Budget().Stats()
+	st.Budget = &Budget{Limit: b.Limit, WindowSeconds: b.Window.Seconds(), Spacing: b.Spacing.Seconds(),
+		Granted: b.Granted, RateLimited: b.RateLimited, WaitedSeconds: b.Waited.Seconds(), Waiting: b.Waiting}
+	if b.BlockedUntil.After(s.now()) {
+		st.Budget.BlockedUntil = b.BlockedUntil
+	}
+	for _, w := range s.src.Watchers() {
+		ws := w.Status()
+		st.Watch = append(st.Watch, Watch{Folder: ws.Root, Mode: ws.Mode, Files: ws.Files, Pending: ws.Pending,
+			Watches: ws.Watches, Scans: ws.Scans, Overflows: ws.Overflows, LastScan: ws.LastScan})
+	}
+	return st, nil
+}
+
+// StatusFromStore is the status that the state database alone tells, for
+// when no daemon runs.
+func StatusFromStore(store *state.Store, limit int) (Status, error) {
+	snap, err := store.Snapshot(limit)
+	if err != nil {
+		return Status{}, err
+	}
+	return newStatus(SourceStateFile, snap), nil
+}
+
+// lastUploaded is the time of the newest upload in history entries, newest first.
+func lastUploaded(recent []state.HistoryEntry) time.Time {
+	for _, e := range recent {
+		if e.Outcome == state.OutcomeUploaded {
+			return e.Time
+		}
+	}
+	return time.Time{}
+}
