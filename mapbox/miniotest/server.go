@@ -163,20 +163,24 @@ func startOnce(bin, dir string, attempt int) (*Server, error) {
 }
 
 // waitReady polls MinIO's liveness endpoint, then creates the bucket (which
-// MinIO may refuse for a moment while it initialises), until ctx is done or
-// the process exits.
+// MinIO may refuse for a moment while it initialises), then mints one set of
+// temporary credentials (STS answers "Server not initialized" for a while
+// after the S3 API works), until ctx is done or the process exits.
 func (s *Server) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(pollTick)
 	defer tick.Stop()
 	var last error
-	for live := false; ; {
+	for live, bucket := false, false; ; {
 		if !live {
 			last = s.probeLive(ctx)
 			live = last == nil
 		}
-		if live {
+		if live && !bucket {
 			_, last = s.root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.bucket)})
-			if last == nil {
+			bucket = last == nil
+		}
+		if bucket {
+			if _, _, _, last = s.Mint(ctx, "readiness-probe", MinLifetime); last == nil {
 				return nil
 			}
 		}
