@@ -165,6 +165,7 @@ func signal(ch chan struct{}) {
 // ended (staging in progress is interrupted; it resumes at the next start).
 // It returns nil on cancellation.
 func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
+	s.cleanSpool()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.intake(ctx, events) })
 	g.Go(func() error { return s.dispatch(ctx) })
@@ -192,6 +193,25 @@ func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error 
 				}
 				s.log.Error("ingest", "path", filepath.Join(ev.Root, ev.Rel), "err", err)
 			}
+		}
+	}
+}
+
+// cleanSpool removes shapefile zips no job needs any more (those of jobs that
+// failed, were cancelled or superseded) and half-written ones.
+func (s *Syncer) cleanSpool() {
+	entries, err := os.ReadDir(s.spool)
+	if err != nil {
+		return
+	}
+	needed := map[string]bool{}
+	_ = s.store.Jobs(state.JobFilter{}, func(j state.Job) error {
+		needed[j.SHA256+".zip"] = true
+		return nil
+	})
+	for _, e := range entries {
+		if !needed[e.Name()] {
+			os.Remove(filepath.Join(s.spool, e.Name()))
 		}
 	}
 }

@@ -191,6 +191,7 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 		}
 	}
 	id := j.ID
+	lastLog := time.Now()
 	var hookErr error
 	var hookMu sync.Mutex
 	keep := func(err error) {
@@ -213,6 +214,10 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 			s.mu.Lock()
 			s.staging[id] = Transfer{Sent: sent, Total: total}
 			s.mu.Unlock()
+			if total >= progressLogMin && time.Since(lastLog) >= progressLogEvery && sent < total {
+				lastLog = time.Now()
+				s.log.Info("staging progress", "job", j, "percent", sent*100/total, "sent_bytes", sent, "total_bytes", total)
+			}
 		},
 	}
 	s.log.Info("staging", "job", j, "bytes", j.Size)
@@ -233,6 +238,13 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 	s.log.Info("staged", "job", j, "mode", res.Mode())
 	return s.store.MarkStaged(j.ID, res.SHA256)
 }
+
+// A staging of at least progressLogMin bytes logs its progress every
+// progressLogEvery, so a long upload shows it is alive.
+const (
+	progressLogMin   = 64 << 20
+	progressLogEvery = 30 * time.Second
+)
 
 // errFileChanged: the bytes sent are not the bytes queued.
 var errFileChanged = errors.New("the file changed while it was staged")
