@@ -21,8 +21,9 @@ var (
 	ErrOlderSchema = errors.New("state database needs a migration; start the daemon once")
 
 	// ErrCorrupt: the database file is damaged or inconsistent. The remedy is
-	// to move it aside and restart: tilesyncd rescans its folders, and the
-	// syncer recognises content Mapbox already has.
+	// to move it aside, record with `tilesyncd adopt` the files whose
+	// tilesets are current (Mapbox's API cannot say which bytes a tileset
+	// holds, so a new database cannot tell by itself), and restart.
 	ErrCorrupt = errors.New("state database corrupt")
 
 	// ErrNotFound: no job with that ID (it finished, was superseded, or never was).

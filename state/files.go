@@ -206,3 +206,44 @@ func (s *Store) Tilesets(fn func(TilesetRecord) error) error {
 		})
 	})
 }
+
+// Adopt records rec's content as what its tileset already holds, without an
+// upload: the `adopt` command, for a folder whose tilesets are known to be
+// current (after the state database was lost or moved aside, or when
+// tilesyncd takes over a folder someone uploaded by hand). In one
+// transaction it sets the tileset record (upload ID "adopted"), stores the
+// file record with outcome unchanged, and appends history. A tileset with a
+// job queued or in flight is left alone (ErrInvalidTransition).
+func (s *Store) Adopt(rec FileRecord) error {
+	if err := rec.Key.validate(); err != nil {
+		return fmt.Errorf("adopt: %w", err)
+	}
+	if err := validName("tileset", rec.Tileset); err != nil || rec.SHA256 == "" {
+		return fmt.Errorf("adopt %s: a tileset and a content hash are needed: %w", rec.Key, ErrInvalidKey)
+	}
+	err := s.write(func(t *txn) error {
+		jobs, err := t.tilesetJobs(rec.Tileset)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.Stage != StageFailed {
+				return fmt.Errorf("tileset %s has job %d %s: %w", rec.Tileset, j.ID, j.Stage, ErrInvalidTransition)
+			}
+		}
+		ts := TilesetRecord{SHA256: rec.SHA256, UploadID: "adopted", Time: t.now, Source: rec.Key}
+		if err := putJSON(t.b(bucketTilesets), []byte(rec.Tileset), ts); err != nil {
+			return err
+		}
+		rec.Outcome, rec.Reason, rec.UpdatedAt = OutcomeUnchanged, "adopted", t.now
+		if err := putJSON(t.b(bucketFiles), fileKey(rec.Key), rec); err != nil {
+			return err
+		}
+		return t.addHistory(HistoryEntry{Tileset: rec.Tileset, Source: rec.Key, SHA256: rec.SHA256,
+			Outcome: OutcomeUnchanged, Message: "adopted: recorded as what the tileset holds, not uploaded"})
+	})
+	if err != nil {
+		return fmt.Errorf("adopt %s: %w", rec.Key, err)
+	}
+	return nil
+}

@@ -194,8 +194,8 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 }
 
 func corrupt(path string, cause error) error {
-	return fmt.Errorf("state database %s is damaged (%v); move it aside and restart: tilesyncd will rescan its folders, and content Mapbox already has will be recognised: %w",
-		path, cause, ErrCorrupt)
+	return fmt.Errorf("state database %s is damaged (%v); move it aside (mv %s %s.damaged), then run 'tilesyncd adopt' to record the files whose tilesets are current without sending them again, and restart: %w",
+		path, cause, path, path, ErrCorrupt)
 }
 
 // prepare checks the file's structure, creates or migrates the schema, and

@@ -149,7 +149,7 @@ func TestCorruptFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := state.Open(garbage, state.Options{})
-	if !errors.Is(err, state.ErrCorrupt) || !strings.Contains(err.Error(), "move it aside and restart") {
+	if !errors.Is(err, state.ErrCorrupt) || !strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), "tilesyncd adopt") {
 		t.Fatalf("garbage: got %v, want ErrCorrupt with advice", err)
 	}
 

@@ -284,3 +284,28 @@ func Settled(store *state.Store, w *config.Watch, rel, tileset string) (string, 
 	}
 	return "", false
 }
+
+// Adopt records the file at rel in watch folder w as what its tileset
+// already holds, without sending it (tilesyncd adopt). It returns the
+// tileset, or why the file was not adopted.
+func (s *Syncer) Adopt(ctx context.Context, w *config.Watch, rel string) (tileset string, err error) {
+	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Dir(abs)
+	d := plan.Decide(s.cfg, w, rel, abs, fi.Size(), func(name string) bool { _, ok := findSibling(dir, name); return ok })
+	if d.Action != plan.Upload {
+		return "", fmt.Errorf("not a file tilesyncd would upload (%s: %s)", d.Action, d.Reason)
+	}
+	sendPath, sha, _, err := s.content(ctx, abs)
+	if err != nil {
+		return "", err
+	}
+	s.removeSpool(sendPath, abs)
+	sig := signatureOf(abs, fi)
+	rec := state.FileRecord{Key: state.FileKey{Watch: w.Path, Path: rel}, Size: sig.size, ModTime: sig.modTime,
+		FileID: sig.fileID, SHA256: sha, Tileset: d.Tileset}
+	return d.Tileset, s.store.Adopt(rec)
+}

@@ -68,3 +68,33 @@ func TestSyncPlanRetryForget(t *testing.T) {
 		t.Errorf("sync without --once: exit %d, %s", code, errOut)
 	}
 }
+
+// adopt records files as uploaded without a request: after it, a sync sends
+// nothing for them.
+func TestAdopt(t *testing.T) {
+	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken})
+	dir := t.TempDir()
+	drop := filepath.Join(dir, "drop")
+	os.Mkdir(drop, 0o755)
+	cfgPath := filepath.Join(dir, "tilesyncd.yaml")
+	cfg := fmt.Sprintf("mapbox:\n  username: acme\n  api_url: %s\n  s3_endpoint: %s\nstate:\n  path: state/state.db\ncontrol:\n  listen: \"off\"\nwatch:\n  - path: drop\nrules:\n  - match: \"*.geojson\"\n",
+		srv.URL(), store.Endpoint())
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	os.WriteFile(filepath.Join(drop, "a.geojson"), []byte(`{"a":1}`), 0o644)
+	os.WriteFile(filepath.Join(drop, "b.geojson"), []byte(`{"b":1}`), 0o644)
+	os.WriteFile(filepath.Join(drop, "notes.txt"), []byte(`x`), 0o644)
+	t.Setenv("MAPBOX_ACCESS_TOKEN", runTestToken)
+
+	code, out, errOut := runCLI(t, "adopt", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "2 file(s) adopted") {
+		t.Fatalf("adopt: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("adopt sent %d API requests", n)
+	}
+	os.WriteFile(filepath.Join(drop, "b.geojson"), []byte(`{"b":2}`), 0o644)
+	code, out, _ = runCLI(t, "sync", "--once", "--config", cfgPath)
+	if code != 0 || len(srv.Uploads()) != 1 || srv.Uploads()[0].Tileset != "acme.b" {
+		t.Errorf("sync after adopt: exit %d, uploads %+v\n%s", code, srv.Uploads(), out)
+	}
+}
