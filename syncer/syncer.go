@@ -177,21 +177,50 @@ func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 	return err
 }
 
+// intake ingests the watcher's events. An event that fails on the state
+// database (a full or failing disk) is kept and tried again with a growing
+// delay, never dropped: the watcher does not report an unchanged file twice.
 func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error {
+	failed := map[string]watcher.Event{} // by path: the latest event wins
+	delay := time.Duration(0)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	ingest := func(ev watcher.Event) {
+		key := filepath.Join(ev.Root, ev.Rel)
+		if err := s.Ingest(ctx, ev); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if len(failed) == 0 {
+				delay = s.backoff.Min
+				timer.Reset(delay)
+			}
+			failed[key] = ev
+			s.log.Error("cannot record the file in the state database; trying again later", "path", key, "err", err)
+			return
+		}
+		delete(failed, key)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev, ok := <-events:
 			if !ok {
-				<-ctx.Done()
-				return ctx.Err()
+				events = nil // the watchers stopped; keep retrying what failed
+				continue
 			}
-			if err := s.Ingest(ctx, ev); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				s.log.Error("ingest", "path", filepath.Join(ev.Root, ev.Rel), "err", err)
+			ingest(ev)
+		case <-timer.C:
+			retry := failed
+			failed = map[string]watcher.Event{}
+			for _, ev := range retry {
+				ingest(ev)
+			}
+			if len(failed) > 0 {
+				delay = min(2*delay, s.backoff.Max)
+				timer.Reset(delay)
+				s.log.Warn("files waiting for the state database to accept them", "files", len(failed), "retry_in", delay)
 			}
 		}
 	}

@@ -53,9 +53,24 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 		return err
 	}
 
+	// Every so often, jobs left in staging or staged by a worker that could
+	// not record a retry (the state database refusing writes) are taken up again.
+	lastOrphanScan := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		if len(orphans) == 0 && time.Since(lastOrphanScan) >= orphanScan {
+			lastOrphanScan = time.Now()
+			all, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
+			if err != nil {
+				return err
+			}
+			for _, j := range all {
+				if !isRunning(j.ID) {
+					orphans = append(orphans, j)
+				}
+			}
+		}
 		for len(orphans) > 0 && busy() < s.workers {
 			s.log.Info("resuming a job interrupted by a stop", "job", orphans[0])
 			start(orphans[0])
@@ -78,7 +93,7 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 				}
 			}
 		}
-		wait := time.Minute
+		wait := orphanScan
 		if at, ok, err := s.store.NextWake(); err == nil && ok {
 			wait = min(wait, max(time.Until(at), 10*time.Millisecond))
 		}
@@ -104,9 +119,9 @@ func (s *Syncer) begin(j state.Job) (state.Job, bool) {
 	var err error
 	switch j.Stage {
 	case state.StageQueued:
-		j, err = s.store.StartStaging(j.ID)
+		j, err = moved(j)(s.store.StartStaging(j.ID))
 	case state.StageRetryWait:
-		j, err = s.store.Resume(j.ID)
+		j, err = moved(j)(s.store.Resume(j.ID))
 	}
 	if err != nil {
 		if !errors.Is(err, state.ErrInvalidTransition) && !errors.Is(err, state.ErrNotFound) {
@@ -129,6 +144,13 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 		delete(s.staging, j.ID)
 		s.mu.Unlock()
 	}()
+	// Work from the stored job, not the snapshot the dispatcher read: it may
+	// have moved on since.
+	cur, ok, err := s.store.Job(j.ID)
+	if err != nil || !ok {
+		return
+	}
+	j = cur
 	expired := 0
 	for {
 		var err error
@@ -157,8 +179,8 @@ func (s *Syncer) credentialsFor(ctx context.Context, j state.Job) (state.Job, er
 	if err != nil {
 		return j, err
 	}
-	return s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
-		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()})
+	return moved(j)(s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()}))
 }
 
 // renewCredentials replaces expired credentials: the new ones are for a new
@@ -236,7 +258,7 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 		return j, fmt.Errorf("%w: queued %.12s, sent %.12s", errFileChanged, j.SHA256, res.SHA256)
 	}
 	s.log.Info("staged", "job", j, "mode", res.Mode())
-	return s.store.MarkStaged(j.ID, res.SHA256)
+	return moved(j)(s.store.MarkStaged(j.ID, res.SHA256))
 }
 
 // A staging of at least progressLogMin bytes logs its progress every
@@ -245,6 +267,18 @@ const (
 	progressLogMin   = 64 << 20
 	progressLogEvery = 30 * time.Second
 )
+
+// moved keeps j when a state transition fails: a store method returns the
+// zero Job with its error, and the job must still be known by its ID to be
+// retried or reported.
+func moved(j state.Job) func(state.Job, error) (state.Job, error) {
+	return func(nj state.Job, err error) (state.Job, error) {
+		if err != nil {
+			return j, err
+		}
+		return nj, nil
+	}
+}
 
 // errFileChanged: the bytes sent are not the bytes queued.
 var errFileChanged = errors.New("the file changed while it was staged")
@@ -261,7 +295,7 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 			return s.created(j, up)
 		}
 	}
-	j, err := s.store.CreateSent(j.ID, time.Now())
+	j, err := moved(j)(s.store.CreateSent(j.ID, time.Now()))
 	if err != nil {
 		return j, err
 	}
@@ -273,7 +307,7 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 }
 
 func (s *Syncer) created(j state.Job, up mapbox.Upload) (state.Job, error) {
-	j, err := s.store.Created(j.ID, up.ID, up.Created)
+	j, err := moved(j)(s.store.Created(j.ID, up.ID, up.Created))
 	if err != nil {
 		return j, err
 	}
@@ -302,6 +336,9 @@ func (s *Syncer) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bo
 
 // clockSkew is how far this machine's clock and Mapbox's may disagree.
 const clockSkew = 5 * time.Minute
+
+// orphanScan is how often the dispatcher looks for jobs no worker holds.
+const orphanScan = 30 * time.Second
 
 // Retry pacing.
 const (
