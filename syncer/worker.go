@@ -292,7 +292,7 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 		}
 		if found {
 			s.log.Info("found the upload a create sent before a stop made: not creating it again", "job", j, "upload_id", up.ID)
-			return s.created(j, up)
+			return s.created(ctx, j, up)
 		}
 	}
 	j, err := moved(j)(s.store.CreateSent(j.ID, time.Now()))
@@ -303,17 +303,33 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 	if err != nil {
 		return j, err
 	}
-	return s.created(j, up)
+	return s.created(ctx, j, up)
 }
 
-func (s *Syncer) created(j state.Job, up mapbox.Upload) (state.Job, error) {
-	j, err := moved(j)(s.store.Created(j.ID, up.ID, up.Created))
-	if err != nil {
-		return j, err
+func (s *Syncer) created(ctx context.Context, j state.Job, up mapbox.Upload) (state.Job, error) {
+	// Mapbox has the upload: its ID must be recorded, or a restart would have
+	// to find it again in a list that may no longer reach back to it. A state
+	// database refusing the write (a full disk) is waited out.
+	delay := s.backoff.Min
+	for {
+		nj, err := s.store.Created(j.ID, up.ID, up.Created)
+		if err == nil {
+			s.log.Info("created: Mapbox is processing", "job", nj, "upload_id", up.ID)
+			signal(s.pollWake)
+			return nj, nil
+		}
+		if errors.Is(err, state.ErrInvalidTransition) || errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrClosed) {
+			return j, err
+		}
+		s.log.Error("Mapbox created the upload but the state database refused to record it; trying again",
+			"job", j, "upload_id", up.ID, "retry_in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, s.backoff.Max)
 	}
-	s.log.Info("created: Mapbox is processing", "job", j, "upload_id", up.ID)
-	signal(s.pollWake)
-	return j, nil
 }
 
 // findUpload looks in Mapbox's list for an upload of the job's tileset
@@ -330,6 +346,11 @@ func (s *Syncer) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bo
 		if u.Tileset == j.Tileset && !u.Created.Before(since) && (!ok || u.Created.Before(found.Created)) {
 			found, ok = u, true
 		}
+	}
+	if !ok && len(list) == mapbox.MaxListLimit && list[len(list)-1].Created.After(since) {
+		// The list holds only the newest uploads: an older one is out of sight.
+		s.log.Warn("cannot confirm whether a create sent before a stop was received: Mapbox's list no longer reaches back to it; creating again",
+			"job", j, "create_sent_at", j.CreateSentAt)
 	}
 	return found, ok, nil
 }
