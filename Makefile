@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build test test-short lint bench minio package dist clean
+.PHONY: help build test test-short lint bench chaos minio package dist clean
 
 # Packages: nfpm from the module proxy, pinned (v2.46.0 and later need a
 # module the proxy refuses). `go run` keeps it in the Go caches, not here.
@@ -34,8 +34,17 @@ lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## print the benchmark figures
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# BENCH_SCALE=short divides every time of the API figures by ten and uses
+# smaller trees and files (a few minutes); full is what BENCHMARKS.md reports.
+BENCH_SCALE ?= full
+bench: minio ## print the benchmark figures (BENCH_SCALE=short for a quick run); see BENCHMARKS.md
+	@echo "machine: $$(nproc) cores, $$(free -g | awk '/^Mem:/{print $$2}') GiB, $$(date -u +%Y-%m-%dT%H:%MZ), scale $(BENCH_SCALE)"
+	@out=$$(mktemp); TILESYNCD_MINIO=$$(scripts/minio.sh) $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 90m \
+		$(if $(filter short,$(BENCH_SCALE)),-short) ./bench/ >$$out 2>&1; st=$$?; \
+		grep -v '^BENCH ' $$out; echo; echo "figures:"; grep '^BENCH ' $$out | sed 's/^BENCH /  /'; rm -f $$out; exit $$st
+
+chaos: ## the fault suite at full counts (60 s outages, 10,000 files); go test ./chaos/ runs the CI counts
+	TILESYNCD_CHAOS=full $(GO) test -count=1 -v -timeout 60m ./chaos/ | grep -E '^(chaos |--- |ok|FAIL|PASS)'
 
 package: ## build the .deb and .rpm for linux/amd64 into dist/ (packaging/nfpm.yaml)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_BIN) ./cmd/tilesyncd

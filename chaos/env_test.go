@@ -1,0 +1,428 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/daemon"
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/syncer"
+)
+
+// token is the only token the test server accepts; no log may show it.
+const token = "sk.eyJ1IjoiY2hhb3MifQ.chaos-SECRET-token-do-not-log"
+
+// full reports whether the full counts run (make chaos) rather than the CI ones.
+func full() bool { return os.Getenv("TILESYNCD_CHAOS") == "full" }
+
+// pick returns the full count or the CI one.
+func pick[T any](fullValue, ci T) T {
+	if full() {
+		return fullValue
+	}
+	return ci
+}
+
+// env is one scenario's world: a test server on an in-process S3 store
+// (behind a cuttable proxy), a drop folder, the books of what was written
+// to it, a configuration, and the daemon's log.
+type env struct {
+	t       *testing.T
+	srv     *mapboxtest.Server
+	store   *mapboxtest.MemStorage
+	proxy   *Proxy
+	dir     string
+	drop    string
+	cfgPath string
+	state   string // the state database
+	ledger  *Ledger
+	logs    *syncBuffer
+
+	processing time.Duration
+}
+
+type envOptions struct {
+	processing time.Duration
+	rateLimit  int
+	rateWindow time.Duration
+	perMinute  int
+	settle     string
+	mode       string // watch mode; default notify
+	statePath  string // default state/state.db under the env's folder
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	if o.processing == 0 {
+		o.processing = 200 * time.Millisecond
+	}
+	if o.perMinute == 0 {
+		o.perMinute = 60000
+	}
+	if o.settle == "" {
+		o.settle = "200ms"
+	}
+	if o.mode == "" {
+		o.mode = "notify"
+	}
+	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, processing: o.processing}
+	e.srv, e.store = mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: token,
+		ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow})
+	u, err := url.Parse(e.store.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.proxy, err = NewProxy(u.Host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.proxy.Close() })
+	e.drop = filepath.Join(e.dir, "drop")
+	if err := os.Mkdir(e.drop, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.ledger = NewLedger(e.drop)
+	e.state = o.statePath
+	if e.state == "" {
+		e.state = filepath.Join(e.dir, "state", "state.db")
+	}
+	e.cfgPath = filepath.Join(e.dir, "config.yaml")
+	e.writeConfig(fmt.Sprintf(`mapbox:
+  username: acme
+  api_url: %s
+  s3_endpoint: http://%s
+  requests_per_minute: %d
+state:
+  path: %s
+watch:
+  - path: drop
+    mode: %s
+    poll_interval: 100ms
+    settle: %s
+    rescan_interval: 2s
+control:
+  listen: "off"
+rules:
+  - match: "**"
+    tileset: "{username}.{stem}"
+`, e.srv.URL(), e.proxy.Addr(), o.perMinute, e.state, o.mode, o.settle))
+	t.Cleanup(func() {
+		if strings.Contains(e.logs.String(), token) {
+			t.Errorf("the token appears in the daemon's log")
+		}
+		if t.Failed() {
+			keep := filepath.Join(os.TempDir(), "chaos-"+strings.ReplaceAll(t.Name(), "/", "-")+".log")
+			if err := os.WriteFile(keep, []byte(e.logs.String()), 0o644); err == nil {
+				t.Logf("the whole daemon log is in %s", keep)
+			}
+			t.Logf("daemon log (tail):\n%s", tail(e.logs.String(), 40))
+		}
+	})
+	return e
+}
+
+func (e *env) writeConfig(text string) {
+	e.t.Helper()
+	if err := os.WriteFile(e.cfgPath, []byte(text), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// dropFiles writes n new GeoJSON files named prefix0000… and returns their
+// paths relative to the drop folder. Each has unique content of about size bytes.
+func (e *env) dropFiles(prefix string, n, size int) []string {
+	e.t.Helper()
+	rels := make([]string, 0, n)
+	for i := range n {
+		stem := fmt.Sprintf("%s%04d", prefix, i)
+		rel := fmt.Sprintf("d%d/%s.geojson", i%8, stem)
+		if err := e.ledger.Write(rel, "acme."+stem, content(stem, 1, size)); err != nil {
+			e.t.Fatal(err)
+		}
+		rels = append(rels, rel)
+	}
+	return rels
+}
+
+// content is a GeoJSON file of about size bytes, unique to (stem, version).
+func content(stem string, version, size int) []byte {
+	head := fmt.Sprintf(`{"type":"FeatureCollection","features":[],"name":%q,"version":%d,"pad":"`, stem, version)
+	pad := max(size-len(head)-2, 0)
+	var b bytes.Buffer
+	b.WriteString(head)
+	for i := 0; i < pad; i++ {
+		b.WriteByte("abcdefghijklmnopqrstuvwxyz"[(i*7+version)%26])
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+// tilesetOf is the tileset of a file dropped by dropFiles.
+func tilesetOf(rel string) string {
+	return "acme." + strings.TrimSuffix(filepath.Base(rel), ".geojson")
+}
+
+// tally is the verdict on the server's uploads so far.
+func (e *env) tally() Tally { return e.ledger.Tally(e.srv.Uploads()) }
+
+// waitQuiet waits until every file's content now has reached its tileset and
+// processing has ended, and then until no credentials or create request has
+// arrived for quietFor (a late duplicate would show up in that time), or
+// until timeout. idle, if not nil, must also hold (the daemon's queue empty).
+func (e *env) waitQuiet(timeout time.Duration, idle func() bool) Tally {
+	e.t.Helper()
+	const quietFor = 1500 * time.Millisecond
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		t := e.tally()
+		if t.Lost == 0 && e.processed() && (idle == nil || idle()) {
+			if time.Since(e.lastForward()) >= quietFor {
+				return e.tally()
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // a poll tick, not a wait for an event
+	}
+	e.t.Errorf("not quiet after %v", timeout)
+	return e.tally()
+}
+
+// processed reports whether every upload created has finished processing.
+func (e *env) processed() bool {
+	for _, u := range e.srv.Uploads() {
+		if time.Since(u.Created) < e.processing+100*time.Millisecond {
+			return false
+		}
+	}
+	return true
+}
+
+// lastForward is when the last credentials or create request arrived.
+func (e *env) lastForward() time.Time {
+	var last time.Time
+	for _, r := range e.srv.Requests() {
+		if r.Endpoint == mapbox.EndpointCredentials || r.Endpoint == mapbox.EndpointCreate {
+			last = r.Time
+		}
+	}
+	return last
+}
+
+// report logs the scenario's line and fails the test if anything was
+// duplicated, lost or torn.
+func (e *env) report(name string, t Tally) {
+	e.t.Helper()
+	line := fmt.Sprintf("chaos %-28s %s", name, t)
+	fmt.Println(line)
+	e.t.Log(line)
+	if !t.OK() {
+		e.t.Errorf("%s: duplicates, lost or torn uploads (lost: %v)", name, first(t.Missing, 10))
+	}
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// --- the daemon in this process ---------------------------------------------
+
+// inproc is a daemon run in the test process with fast retries and a short
+// wait for answers, so that faults cost seconds.
+type inproc struct {
+	d      *daemon.Daemon
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type inprocOptions struct {
+	headerTimeout time.Duration // default 1 s
+	staging       staging.Options
+	workers       int
+}
+
+func (e *env) config() *config.Config {
+	e.t.Helper()
+	cfg, err := config.Load(e.cfgPath, config.LoadOptions{RequireToken: true, Getenv: func(k string) string {
+		if k == "MAPBOX_ACCESS_TOKEN" {
+			return token
+		}
+		return ""
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cfg
+}
+
+// start runs a daemon in this process until the test ends (or stop).
+func (e *env) start(o inprocOptions) *inproc {
+	e.t.Helper()
+	if o.headerTimeout == 0 {
+		o.headerTimeout = time.Second
+	}
+	hc := mapbox.NewHTTPClient()
+	hc.Transport.(*http.Transport).ResponseHeaderTimeout = o.headerTimeout
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := daemon.Open(e.config(), daemon.Options{Logger: log, HTTPClient: hc, Staging: o.staging, Workers: o.workers,
+		Poll:    syncer.PollPace{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 200 * time.Millisecond},
+		Backoff: syncer.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
+		Budget:  syncer.BudgetOptions{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &inproc{d: d, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- d.Run(ctx) }()
+	e.t.Cleanup(p.stop)
+	return p
+}
+
+// idle reports whether the daemon's queue is empty.
+func (p *inproc) idle() bool {
+	ok, err := p.d.Syncer().Idle()
+	return err == nil && ok
+}
+
+func (p *inproc) stop() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	<-p.done
+	p.d.Close()
+	p.cancel = nil
+}
+
+// --- the real binary ---------------------------------------------------------
+
+var build struct {
+	once sync.Once
+	path string
+	err  error
+	dir  string
+}
+
+// binary builds cmd/tilesyncd once per test binary.
+func binary(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		build.dir, build.err = os.MkdirTemp("", "tilesyncd-chaos-")
+		if build.err != nil {
+			return
+		}
+		build.path = filepath.Join(build.dir, "tilesyncd")
+		cmd := exec.Command("go", "build", "-o", build.path, "../cmd/tilesyncd")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			build.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatal(build.err)
+	}
+	return build.path
+}
+
+// child is tilesyncd run as its own process.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// spawn starts `tilesyncd run --config …` with the token in its environment,
+// its log appended to the env's log.
+func (e *env) spawn(args ...string) *child {
+	e.t.Helper()
+	if len(args) == 0 {
+		args = []string{"run", "--config", e.cfgPath, "--log-format", "json", "--log-level", "debug"}
+	}
+	cmd := exec.Command(binary(e.t), args...)
+	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+token)
+	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { c.err = cmd.Wait(); close(c.done) }()
+	e.t.Cleanup(func() { c.kill() })
+	return c
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (c *child) kill() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
+// exited reports whether the process has ended.
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// --- small helpers ----------------------------------------------------------
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond) // a poll tick, not a wait for an event
+	}
+}
