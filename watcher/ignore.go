@@ -30,23 +30,56 @@ var DefaultIgnorePatterns = []string{
 	".~lock.*#",    // LibreOffice lock files (also matched by ".*")
 }
 
-// lowered holds DefaultIgnorePatterns in lower case, matched against lower
-// case names.
-var lowered = func() []string {
-	l := make([]string, len(DefaultIgnorePatterns))
+// matchers hold DefaultIgnorePatterns in lower case, each with the cheapest
+// test that decides it: most are a suffix ("*.tmp"), a prefix ("~$*") or a
+// name, and only the rest need path.Match. A restart walks every file past
+// these, so they are kept cheap.
+var matchers = func() []nameMatcher {
+	m := make([]nameMatcher, len(DefaultIgnorePatterns))
 	for i, p := range DefaultIgnorePatterns {
-		l[i] = strings.ToLower(p)
+		m[i] = newNameMatcher(strings.ToLower(p))
 	}
-	return l
+	return m
 }()
+
+type nameMatcher struct {
+	pattern        string
+	prefix, suffix string // the literal parts around a single *
+	literal, star  bool   // no wildcard at all; exactly one * and nothing else special
+}
+
+func newNameMatcher(p string) nameMatcher {
+	m := nameMatcher{pattern: p}
+	special := strings.ContainsAny(p, "?[\\")
+	switch n := strings.Count(p, "*"); {
+	case special:
+	case n == 0:
+		m.literal = true
+	case n == 1:
+		m.star = true
+		m.prefix, m.suffix, _ = strings.Cut(p, "*")
+	}
+	return m
+}
+
+func (m nameMatcher) match(name string) bool {
+	switch {
+	case m.literal:
+		return name == m.pattern
+	case m.star:
+		return len(name) >= len(m.prefix)+len(m.suffix) && strings.HasPrefix(name, m.prefix) && strings.HasSuffix(name, m.suffix)
+	}
+	ok, _ := path.Match(m.pattern, name)
+	return ok
+}
 
 // DefaultIgnore reports whether rel (slash-separated, relative to the watch
 // folder) is ignored by DefaultIgnorePatterns, and by which pattern. Folders
 // and files are matched alike, on their base name, ignoring case.
 func DefaultIgnore(rel string, isDir bool) (pattern string, ignored bool) {
 	base := strings.ToLower(path.Base(rel))
-	for i, p := range lowered {
-		if ok, _ := path.Match(p, base); ok {
+	for i, m := range matchers {
+		if m.match(base) {
 			return DefaultIgnorePatterns[i], true
 		}
 	}
