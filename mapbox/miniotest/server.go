@@ -211,6 +211,16 @@ func (s *Server) probeLive(ctx context.Context) error {
 	return nil
 }
 
+// Stopped reports whether the MinIO process has exited (and been waited for).
+func (s *Server) Stopped() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // stop sends SIGTERM, then SIGKILL after a grace period, and waits for the
 // process. Stopping a stopped server does nothing.
 func (s *Server) stop() error {
