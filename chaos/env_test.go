@@ -22,6 +22,8 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/syncer"
+
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
 // token is the only token the test server accepts; no log may show it.
@@ -389,23 +391,8 @@ func (c *child) exited() bool {
 
 // --- small helpers ----------------------------------------------------------
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer = testkit.Buffer
 
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
