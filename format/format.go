@@ -71,10 +71,12 @@ var (
 // ShapefileSidecar reports whether name is a part of a shapefile other than
 // the .shp itself, and returns the .shp it belongs to.
 func ShapefileSidecar(name string) (shp string, ok bool) {
-	lower := strings.ToLower(name)
-	for _, ext := range append(append([]string{}, ShapefileRequired...), ShapefileOptional...) {
-		if strings.HasSuffix(lower, ext) {
-			return name[:len(name)-len(ext)] + ".shp", true
+	// Called for every file of every scan: no allocation unless it is a part.
+	for _, exts := range [][]string{ShapefileRequired, ShapefileOptional} {
+		for _, ext := range exts {
+			if len(name) >= len(ext) && strings.EqualFold(name[len(name)-len(ext):], ext) {
+				return name[:len(name)-len(ext)] + ".shp", true
+			}
 		}
 	}
 	return "", false

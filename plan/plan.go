@@ -48,6 +48,9 @@ type Decision struct {
 	Reason  string `json:"reason,omitempty"`
 	Format  string `json:"format,omitempty"`
 	Size    int64  `json:"size"`
+	// Info is the file's stat from the walk (Walk sets it for files, following
+	// a link to a file), so that a caller need not stat it again.
+	Info fs.FileInfo `json:"-"`
 }
 
 // Siblings tells whether a file exists in the same folder, by name, ignoring case.
@@ -148,11 +151,16 @@ func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
 			out = append(out, Decision{Watch: w.Path, Path: relDir + "/", Action: Refused, Reason: "unreadable folder: " + err.Error()})
 			return nil
 		}
-		names := map[string]bool{}
-		for _, e := range entries {
-			names[strings.ToLower(e.Name())] = true
+		var names map[string]bool // made on first use: most folders hold no shapefile
+		siblings := func(name string) bool {
+			if names == nil {
+				names = make(map[string]bool, len(entries))
+				for _, e := range entries {
+					names[strings.ToLower(e.Name())] = true
+				}
+			}
+			return names[strings.ToLower(name)]
 		}
-		siblings := func(name string) bool { return names[strings.ToLower(name)] }
 		for _, e := range entries { // os.ReadDir sorts by name
 			rel := path.Join(relDir, e.Name())
 			abs := filepath.Join(dir, e.Name())
@@ -182,7 +190,9 @@ func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
 			case !info.Mode().IsRegular():
 				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "not a regular file"})
 			default:
-				out = append(out, Decide(cfg, w, rel, abs, info.Size(), siblings))
+				d := Decide(cfg, w, rel, abs, info.Size(), siblings)
+				d.Info = info
+				out = append(out, d)
 			}
 		}
 		return nil

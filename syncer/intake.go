@@ -102,12 +102,10 @@ func (sig signature) matches(rec state.FileRecord) bool {
 
 func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) error {
 	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
-	key := state.FileKey{Watch: w.Path, Path: rel}
-	log := s.log.With("path", abs)
 	fi, err := os.Stat(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("cannot read the file; it will be tried again when next reported", "err", err)
+			s.log.Warn("cannot read the file; it will be tried again when next reported", "path", abs, "err", err)
 		}
 		return nil
 	}
@@ -116,13 +114,31 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 	}
 	dir := filepath.Dir(abs)
 	d := plan.Decide(s.cfg, w, rel, abs, fi.Size(), func(name string) bool { _, ok := findSibling(dir, name); return ok })
-	sig := signatureOf(abs, fi)
-	rec, known, err := s.store.File(key)
+	rec, known, err := s.store.File(state.FileKey{Watch: w.Path, Path: rel})
 	if err != nil {
 		return err
 	}
+	return s.ingestDecided(ctx, w, d, fi, rec, known)
+}
+
+// IngestScanned is Ingest for a file a walk has already stated and decided
+// (plan.Walk, with Decision.Info set), given its state record if it has one:
+// sync --once reads a folder's records in one go and stats each file once.
+func (s *Syncer) IngestScanned(ctx context.Context, w *config.Watch, d plan.Decision, rec state.FileRecord, known bool) error {
+	if d.Info == nil || !d.Info.Mode().IsRegular() {
+		return nil
+	}
+	return s.ingestDecided(ctx, w, d, d.Info, rec, known)
+}
+
+// ingestDecided refuses, skips or queues a file whose decision and stat are known.
+func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Decision, fi fs.FileInfo, rec state.FileRecord, known bool) error {
+	rel := d.Path
+	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
+	key := state.FileKey{Watch: w.Path, Path: rel}
+	sig := signatureOf(abs, fi)
 	if d.Action != plan.Upload {
-		return s.notUploaded(log, key, d, sig, rec, known)
+		return s.notUploaded(s.log.With("path", abs), key, d, sig, rec, known)
 	}
 	if known && sig.matches(rec) && rec.Tileset == d.Tileset {
 		switch rec.Outcome {
@@ -132,6 +148,7 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 		}
 	}
 
+	log := s.log.With("path", abs) // past the cheap skip: worth its allocation
 	sendPath, sha, size, err := s.content(ctx, abs)
 	if err != nil {
 		log.Warn("cannot read the file; it will be tried again when next reported", "err", err)
