@@ -93,15 +93,26 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		}
 		fmt.Fprintf(w, "%d request(s) sent.", sent.Load())
 	}
+	// stopped reports what is known (with partial, the scope being probed)
+	// when an answer makes further requests pointless, and says "" when err
+	// is not such an answer.
+	stopped := func(err error, partial ...scopeResult) error {
+		stop := checkFailure(err)
+		if stop == "" {
+			return nil
+		}
+		results = append(results, partial...)
+		report()
+		fmt.Fprintln(w, " Stopped:", stop)
+		return exitError{code: 1, msg: stop}
+	}
 
 	// uploads:list, and an upload to read.
 	uploads, err := client.List(ctx, mapbox.ListOptions{Limit: 1})
 	list := scopeResult{scope: "uploads:list", verdict: "ok", how: "GET list?limit=1 answered 200"}
 	if err != nil {
-		if stop := checkFailure(err); stop != "" {
-			report()
-			fmt.Fprintln(w, " Stopped:", stop)
-			return exitError{code: 1, msg: stop}
+		if err := stopped(err); err != nil {
+			return err
 		}
 		list.verdict, list.how = "MISSING", "GET list answered "+answered(err)
 	}
@@ -117,11 +128,8 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		case errors.Is(err, mapbox.ErrNotFound):
 			read.verdict, read.how = "MISSING", fmt.Sprintf("GET the status of upload %s, which list returned, answered %s", uploads[0].ID, answered(err))
 		default:
-			if stop := checkFailure(err); stop != "" {
-				results = append(results, read)
-				report()
-				fmt.Fprintln(w, " Stopped:", stop)
-				return exitError{code: 1, msg: stop}
+			if err := stopped(err, read); err != nil {
+				return err
 			}
 			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
 		}
@@ -136,11 +144,8 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		case err == nil:
 			read.verdict, read.how = "ok", "GET status answered 200"
 		default:
-			if stop := checkFailure(err); stop != "" {
-				results = append(results, read)
-				report()
-				fmt.Fprintln(w, " Stopped:", stop)
-				return exitError{code: 1, msg: stop}
+			if err := stopped(err, read); err != nil {
+				return err
 			}
 			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
 		}
@@ -150,10 +155,8 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 	// uploads:write: staging credentials cost one request and nothing else.
 	write := scopeResult{scope: "uploads:write", verdict: "ok", how: "POST credentials answered 200 (temporary staging credentials; nothing created or billed)"}
 	if _, err := client.Credentials(ctx); err != nil {
-		if stop := checkFailure(err); stop != "" {
-			report()
-			fmt.Fprintln(w, " Stopped:", stop)
-			return exitError{code: 1, msg: stop}
+		if err := stopped(err); err != nil {
+			return err
 		}
 		write.verdict, write.how = "MISSING", "POST credentials answered "+answered(err)
 	}

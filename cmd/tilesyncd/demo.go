@@ -40,13 +40,10 @@ configuration and state live in a temporary folder, removed at the end unless
 			dir := fs.String("dir", "", "work in this folder (kept) instead of a temporary one")
 			keep := fs.Bool("keep", false, "keep the temporary folder")
 			timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
-			lf := logFlags(fs)
+			lf := logFlags(fs, "text")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
 					return usageError{"takes no arguments"}
-				}
-				if lf.format == "auto" {
-					lf.format = "text"
 				}
 				log, err := lf.logger(stderr)
 				if err != nil {

@@ -15,9 +15,11 @@ type logOptions struct {
 	level  string
 }
 
-func logFlags(fs *flag.FlagSet) *logOptions {
+// logFlags declares the flags; format is the default --log-format: "auto"
+// for the daemon, "text" for commands a person or cron reads.
+func logFlags(fs *flag.FlagSet, format string) *logOptions {
 	lo := &logOptions{}
-	fs.StringVar(&lo.format, "log-format", "auto", "text, json, or auto: text on a terminal, JSON otherwise (under a service)")
+	fs.StringVar(&lo.format, "log-format", format, "text, json, or auto: text on a terminal, JSON otherwise (under a service)")
 	fs.StringVar(&lo.level, "log-level", "info", "debug, info, warn or error")
 	return lo
 }

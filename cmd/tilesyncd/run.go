@@ -32,7 +32,7 @@ readable text on a terminal, JSON otherwise (or as --log-format says).
 Exit 0 after a stop, 1 on a failure, 2 on a configuration error.`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			path := configFlag(fs)
-			lf := logFlags(fs)
+			lf := logFlags(fs, "auto")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if len(args) > 0 {
 					return usageError{"takes no arguments"}

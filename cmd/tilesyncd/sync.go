@@ -31,16 +31,13 @@ It cannot run while the daemon runs on the same state database.`,
 			once := fs.Bool("once", false, "required: sync once and exit")
 			asJSON := fs.Bool("json", false, "print the summary as JSON")
 			timeout := fs.Duration("timeout", 2*time.Hour, "give up after this long (exit 1)")
-			lf := logFlags(fs)
+			lf := logFlags(fs, "text")
 			return func(args []string, stdout, stderr io.Writer) error {
 				if !*once {
 					return usageError{"--once is required (the daemon is 'tilesyncd run')"}
 				}
 				if len(args) > 0 {
 					return usageError{"takes no arguments"}
-				}
-				if lf.format == "auto" {
-					lf.format = "text"
 				}
 				log, err := lf.logger(stderr)
 				if err != nil {
