@@ -244,39 +244,32 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 		}
 	}
 	records = nil
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- d.syncer.Run(ctx, nil) }()
+	go func() { done <- d.syncer.Run(runCtx, nil) }()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	var runErr error
-wait:
-	for {
-		select {
-		case runErr = <-done:
-			break wait
-		case <-tick.C:
-			idle, err := d.syncer.Idle()
-			if err != nil {
-				cancel()
-				<-done
-				return Summary{}, err
-			}
-			if err := d.syncer.AuthError(); err != nil {
-				cancel()
-				<-done
-				return Summary{}, err
-			}
-			if idle {
-				cancel()
-				runErr = <-done
-				break wait
+	runErr := func() error {
+		for {
+			select {
+			case err := <-done: // Run ends by itself only when ctx ends or it fails
+				return err
+			case <-tick.C:
+				idle, err := d.syncer.Idle()
+				if err == nil {
+					err = d.syncer.AuthError()
+				}
+				if err != nil || idle {
+					cancel()
+					<-done
+					return err
+				}
 			}
 		}
-	}
-	if runErr == nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
-		runErr = ctx.Err()
+	}()
+	if runErr == nil {
+		runErr = ctx.Err() // interrupted or timed out before the work was done
 	}
 	st := d.syncer.Stats()
 	sum := Summary{Uploaded: st.Uploaded.Load(), Unchanged: st.Unchanged.Load(), Refused: st.Refused.Load(),

@@ -160,7 +160,7 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 			if errors.Is(err, mapbox.ErrCredentialsExpired) && expired < 3 && ctx.Err() == nil {
 				expired++
 				s.log.Info("staging credentials expired: fetching new ones and staging again", "job", j)
-				j, err = s.renewCredentials(ctx, j)
+				j, err = s.credentialsFor(ctx, j) // a new key: staging starts over
 			}
 		case state.StageStaged:
 			j, err = s.create(ctx, j)
@@ -181,12 +181,6 @@ func (s *Syncer) credentialsFor(ctx context.Context, j state.Job) (state.Job, er
 	}
 	return moved(j)(s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
 		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()}))
-}
-
-// renewCredentials replaces expired credentials: the new ones are for a new
-// key, so staging starts over.
-func (s *Syncer) renewCredentials(ctx context.Context, j state.Job) (state.Job, error) {
-	return s.credentialsFor(ctx, j)
 }
 
 // stage sends the job's bytes to S3, resuming a multipart upload when the
