@@ -90,7 +90,7 @@ type Target struct {
 // and, unless the rule skips, the tileset and display name it gives.
 func (c *Config) Target(w *Watch, rel string) (Target, bool) {
 	for _, r := range c.Rules {
-		vars, ok := r.match(rel)
+		captures, ok := r.match(rel)
 		if !ok {
 			continue
 		}
@@ -98,61 +98,74 @@ func (c *Config) Target(w *Watch, rel string) (Target, bool) {
 		if r.Skip {
 			return t, true
 		}
-		for k, v := range fileVars(c.Mapbox.Username, w, rel) {
-			if _, set := vars[k]; !set {
-				vars[k] = v
-			}
+		vars := fileValues{username: c.Mapbox.Username, watch: w.Path, rel: rel, captures: captures}
+		if r.re != nil {
+			vars.names = r.re.SubexpNames()
 		}
-		_, name, _ := strings.Cut(r.tileset.render(vars), ".")
+		_, name, _ := strings.Cut(r.tileset.render(vars.get), ".")
 		t.Tileset = c.Mapbox.Username + "." + TilesetName(name)
-		t.Name = DisplayName(r.name.render(vars))
+		t.Name = DisplayName(r.name.render(vars.get))
 		return t, true
 	}
 	return Target{}, false
 }
 
-func (r *Rule) match(rel string) (map[string]string, bool) {
-	vars := map[string]string{}
+// match reports whether rel matches the rule and, for a regexp, returns its
+// submatches (named by r.re.SubexpNames).
+func (r *Rule) match(rel string) ([]string, bool) {
 	if r.glob != nil {
-		return vars, r.glob.Match(rel)
+		return nil, r.glob.Match(rel)
 	}
 	if r.re == nil {
 		return nil, false
 	}
 	m := r.re.FindStringSubmatch(rel)
-	if m == nil {
-		return nil, false
-	}
-	for i, g := range r.re.SubexpNames() {
-		if g != "" && i < len(m) {
-			vars[g] = m[i]
-		}
-	}
-	return vars, true
+	return m, m != nil
 }
 
-// fileVars are the placeholders of a file at rel in watch folder w.
-func fileVars(username string, w *Watch, rel string) map[string]string {
-	base := path.Base(rel)
+// fileValues are the values of a file's placeholders, worked out when a
+// template asks: a regexp's named groups first, then the file's own
+// (username, name, stem, ext, dir, parent, path, watch). Target runs for
+// every file of every scan, so it builds no map.
+type fileValues struct {
+	username, watch, rel string
+	captures, names      []string
+}
+
+func (v fileValues) get(name string) string {
+	for i, g := range v.names {
+		if g == name && g != "" && i < len(v.captures) {
+			return v.captures[i]
+		}
+	}
+	base := path.Base(v.rel)
 	ext := path.Ext(base)
-	dir := path.Dir(rel)
+	dir := path.Dir(v.rel)
 	if dir == "." {
 		dir = ""
 	}
-	parent := path.Base(dir)
-	if dir == "" {
-		parent = path.Base(strings.ReplaceAll(w.Path, "\\", "/"))
+	switch name {
+	case "username":
+		return v.username
+	case "name":
+		return base
+	case "stem":
+		return strings.TrimSuffix(base, ext)
+	case "ext":
+		return strings.ToLower(strings.TrimPrefix(ext, "."))
+	case "dir":
+		return dir
+	case "parent":
+		if dir == "" {
+			return path.Base(strings.ReplaceAll(v.watch, "\\", "/"))
+		}
+		return path.Base(dir)
+	case "path":
+		return strings.TrimSuffix(v.rel, ext)
+	case "watch":
+		return path.Base(strings.ReplaceAll(v.watch, "\\", "/"))
 	}
-	return map[string]string{
-		"username": username,
-		"name":     base,
-		"stem":     strings.TrimSuffix(base, ext),
-		"ext":      strings.ToLower(strings.TrimPrefix(ext, ".")),
-		"dir":      dir,
-		"parent":   parent,
-		"path":     strings.TrimSuffix(rel, ext),
-		"watch":    path.Base(strings.ReplaceAll(w.Path, "\\", "/")),
-	}
+	return ""
 }
 
 // template is literal text with {placeholder}s.
@@ -191,11 +204,11 @@ func parseTemplate(s string, known []string) (template, error) {
 	return t, nil
 }
 
-func (t template) render(vars map[string]string) string {
+func (t template) render(value func(placeholder string) string) string {
 	var b strings.Builder
 	for _, p := range t {
 		if p.ph {
-			b.WriteString(vars[p.text])
+			b.WriteString(value(p.text))
 		} else {
 			b.WriteString(p.text)
 		}

@@ -92,6 +92,9 @@ rules:
   - match: "*.zip"
     tileset: "{username}.{path}"
     name: "{name} in {watch}"
+  - regex: '^v(?P<stem>[0-9]+)_.*\.geojson$'
+    tileset: "{username}.{stem}"
+    name: "{stem} {ext}"
 `), "")
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +113,8 @@ rules:
 		{"base.mbtiles", 2, false, "acme.drop_base", "base"},
 		{"2024/Parcels Q1.zip", 3, false, "acme.2024-parcels-q1", "Parcels Q1.zip in drop"},
 		{"notes.txt", -1, false, "", ""},
+		// A named group takes the place of the file's placeholder of that name.
+		{"v7_roads.geojson", 4, false, "acme.7", "7 geojson"},
 	}
 	for _, tt := range tests {
 		got, ok := cfg.Target(w, tt.rel)
