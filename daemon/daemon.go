@@ -198,6 +198,54 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// scanOnce hands every file of the watch folders to the syncer, as the
+// daemon's startup scan does, but cheaper: each folder's state records are
+// read in one transaction and each file is stated once, by the walk, so a
+// sync over 100,000 unchanged files reads none of them and does little more
+// than walk the tree. Files that map to the same tileset are each decided
+// alone, as the daemon decides them (the later queued replaces the earlier),
+// and are reported.
+func (d *Daemon) scanOnce(ctx context.Context) error {
+	watches := map[string]*config.Watch{}
+	records := map[string]map[string]state.FileRecord{}
+	for _, w := range d.cfg.Watch {
+		watches[w.Path] = w
+		recs := map[string]state.FileRecord{}
+		if err := d.store.Files(w.Path, func(r state.FileRecord) error { recs[r.Key.Path] = r; return nil }); err != nil {
+			return err
+		}
+		records[w.Path] = recs
+	}
+	byTileset := map[string]string{} // tileset → the first file that maps to it
+	var conflicts []string
+	err := plan.Scan(d.cfg, func(dec plan.Decision) error {
+		if dec.Action == plan.Ignored {
+			return nil
+		}
+		if dec.Info == nil {
+			if dec.Action == plan.Refused {
+				d.log.Warn("cannot read; it will be tried again at the next sync", "path", filepath.Join(dec.Watch, dec.Path), "reason", dec.Reason)
+			}
+			return nil
+		}
+		if dec.Action == plan.Upload {
+			abs := filepath.Join(dec.Watch, filepath.FromSlash(dec.Path))
+			if first, dup := byTileset[dec.Tileset]; dup {
+				conflicts = append(conflicts, dec.Tileset, first, abs)
+			} else {
+				byTileset[dec.Tileset] = abs
+			}
+		}
+		rec, known := records[dec.Watch][dec.Path]
+		return d.syncer.IngestScanned(ctx, watches[dec.Watch], dec, rec, known)
+	})
+	for i := 0; i < len(conflicts); i += 3 {
+		d.log.Warn("conflict: two files map to one tileset, which holds whichever was uploaded last; give them different tilesets in the rules (see tilesyncd plan)",
+			"tileset", conflicts[i], "path", conflicts[i+1], "other_path", conflicts[i+2])
+	}
+	return err
+}
+
 // Summary is what SyncOnce did.
 type Summary struct {
 	Uploaded, Unchanged, Refused, Failed, Cancelled int64
@@ -211,39 +259,9 @@ type Summary struct {
 // happened. Files are taken as they are: no settling.
 func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	start := time.Now()
-	decisions, err := plan.Walk(d.cfg)
-	if err != nil {
+	if err := d.scanOnce(ctx); err != nil {
 		return Summary{}, err
 	}
-	// The state's records of each folder are read in one transaction, and
-	// each file is stated once, by the walk: a sync over 100,000 unchanged
-	// files reads none of them and does little more than walk the tree.
-	watches := map[string]*config.Watch{}
-	records := map[string]map[string]state.FileRecord{}
-	for _, w := range d.cfg.Watch {
-		watches[w.Path] = w
-		recs := map[string]state.FileRecord{}
-		if err := d.store.Files(w.Path, func(r state.FileRecord) error { recs[r.Key.Path] = r; return nil }); err != nil {
-			return Summary{}, err
-		}
-		records[w.Path] = recs
-	}
-	for _, dec := range decisions {
-		if dec.Action == plan.Ignored {
-			continue
-		}
-		if dec.Info == nil {
-			if dec.Action == plan.Refused {
-				d.log.Warn("cannot read; it will be tried again at the next sync", "path", filepath.Join(dec.Watch, dec.Path), "reason", dec.Reason)
-			}
-			continue
-		}
-		rec, known := records[dec.Watch][dec.Path]
-		if err := d.syncer.IngestScanned(ctx, watches[dec.Watch], dec, rec, known); err != nil {
-			return Summary{}, err
-		}
-	}
-	records = nil
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -252,19 +270,19 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	defer tick.Stop()
 	runErr := func() error {
 		for {
+			idle, err := d.syncer.Idle()
+			if err == nil {
+				err = d.syncer.AuthError()
+			}
+			if err != nil || idle {
+				cancel()
+				<-done
+				return err
+			}
 			select {
 			case err := <-done: // Run ends by itself only when ctx ends or it fails
 				return err
 			case <-tick.C:
-				idle, err := d.syncer.Idle()
-				if err == nil {
-					err = d.syncer.AuthError()
-				}
-				if err != nil || idle {
-					cancel()
-					<-done
-					return err
-				}
 			}
 		}
 	}()
@@ -274,9 +292,10 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	st := d.syncer.Stats()
 	sum := Summary{Uploaded: st.Uploaded.Load(), Unchanged: st.Unchanged.Load(), Refused: st.Refused.Load(),
 		Failed: st.Failed.Load(), Cancelled: st.Cancelled.Load(), Took: time.Since(start)}
-	sum.Failures, err = d.store.Failed()
+	failures, err := d.store.Failed()
 	if err != nil {
 		return sum, err
 	}
+	sum.Failures = failures
 	return sum, runErr
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +68,29 @@ func TestRunWatchesAndUploads(t *testing.T) {
 	waitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
 	if got := e.uploadsByTileset(); got["acme.roads"] != 1 || got["acme.lakes"] != 1 {
 		t.Errorf("uploads = %v", got)
+	}
+}
+
+// TestSyncOnceConflict: two files that map to one tileset are decided each
+// alone, as the daemon decides them; the sync says so, naming both, and
+// after one sync each the tileset stops changing.
+func TestSyncOnceConflict(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.write("a/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"a"}`)
+	e.write("b/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"b"}`)
+	sum := e.syncOnce()
+	if sum.Uploaded != 1 || e.uploadsByTileset()["acme.roads"] != 1 {
+		t.Fatalf("first sync: %+v, uploads %v; want 1 (the later file replaces the earlier before it is sent)", sum, e.uploadsByTileset())
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "conflict: two files map to one tileset") ||
+		!strings.Contains(logs, filepath.Join("a", "roads.geojson")) || !strings.Contains(logs, filepath.Join("b", "roads.geojson")) {
+		t.Errorf("no conflict warning naming both files:\n%s", logs)
+	}
+	// The superseded file is sent by the next sync, then neither again.
+	e.syncOnce()
+	before := len(e.srv.Uploads())
+	if sum := e.syncOnce(); sum.Uploaded != 0 || len(e.srv.Uploads()) != before {
+		t.Errorf("third sync: %+v, %d new uploads; want none", sum, len(e.srv.Uploads())-before)
 	}
 }

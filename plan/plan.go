@@ -128,19 +128,31 @@ func checkShapefile(abs, base string, size int64, siblings Siblings) string {
 // loop cannot hang it).
 func Walk(cfg *config.Config) ([]Decision, error) {
 	var all []Decision
-	for _, w := range cfg.Watch {
-		ds, err := walkOne(cfg, w)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ds...)
+	err := Scan(cfg, func(d Decision) error {
+		all = append(all, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	markConflicts(all)
 	return all, nil
 }
 
-func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
-	var out []Decision
+// Scan is Walk one decision at a time: it calls fn with each decision as it
+// is made, holding none of them, and stops at fn's first error. It does not
+// mark conflicts, which needs every decision: each file is decided alone, as
+// the daemon decides a file it is told of.
+func Scan(cfg *config.Config, fn func(Decision) error) error {
+	for _, w := range cfg.Watch {
+		if err := scanOne(cfg, w, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanOne(cfg *config.Config, w *config.Watch, fn func(Decision) error) error {
 	var walk func(dir, relDir string) error
 	walk = func(dir, relDir string) error {
 		entries, err := os.ReadDir(dir)
@@ -148,8 +160,7 @@ func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
 			if relDir == "" {
 				return fmt.Errorf("read watch folder %s: %w", dir, err)
 			}
-			out = append(out, Decision{Watch: w.Path, Path: relDir + "/", Action: Refused, Reason: "unreadable folder: " + err.Error()})
-			return nil
+			return fn(Decision{Watch: w.Path, Path: relDir + "/", Action: Refused, Reason: "unreadable folder: " + err.Error()})
 		}
 		var names map[string]bool // made on first use: most folders hold no shapefile
 		siblings := func(name string) bool {
@@ -164,40 +175,49 @@ func walkOne(cfg *config.Config, w *config.Watch) ([]Decision, error) {
 		for _, e := range entries { // os.ReadDir sorts by name
 			rel := path.Join(relDir, e.Name())
 			abs := filepath.Join(dir, e.Name())
-			info, err := entryInfo(e, abs)
-			if err != nil {
-				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Refused, Reason: "unreadable: " + err.Error()})
-				continue
-			}
-			isDir := info.IsDir() && e.Type()&fs.ModeSymlink == 0
-			if pat, ok := Ignore(w, rel, isDir); ok {
-				p := rel
-				if isDir {
-					p += "/"
-				}
-				out = append(out, Decision{Watch: w.Path, Path: p, Action: Ignored, Reason: pat})
-				continue
-			}
-			switch {
-			case isDir:
+			d, folder := decideEntry(cfg, w, e, rel, abs, siblings)
+			if folder {
 				if w.Recursive {
 					if err := walk(abs, rel); err != nil {
 						return err
 					}
 				}
-			case info.IsDir(): // a link to a folder
-				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "symbolic link to a folder (not followed)"})
-			case !info.Mode().IsRegular():
-				out = append(out, Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "not a regular file"})
-			default:
-				d := Decide(cfg, w, rel, abs, info.Size(), siblings)
-				d.Info = info
-				out = append(out, d)
+				continue
+			}
+			if err := fn(d); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
-	return out, walk(w.Path, "")
+	return walk(w.Path, "")
+}
+
+// decideEntry plans one entry of a folder, or reports a folder to walk into
+// (one that is neither ignored nor reached through a symbolic link).
+func decideEntry(cfg *config.Config, w *config.Watch, e fs.DirEntry, rel, abs string, siblings Siblings) (d Decision, folder bool) {
+	info, err := entryInfo(e, abs)
+	if err != nil {
+		return Decision{Watch: w.Path, Path: rel, Action: Refused, Reason: "unreadable: " + err.Error()}, false
+	}
+	isDir := info.IsDir() && e.Type()&fs.ModeSymlink == 0
+	if pat, ok := Ignore(w, rel, isDir); ok {
+		if isDir {
+			rel += "/"
+		}
+		return Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: pat}, false
+	}
+	switch {
+	case isDir:
+		return Decision{}, true
+	case info.IsDir(): // a link to a folder
+		return Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "symbolic link to a folder (not followed)"}, false
+	case !info.Mode().IsRegular():
+		return Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "not a regular file"}, false
+	}
+	d = Decide(cfg, w, rel, abs, info.Size(), siblings)
+	d.Info = info
+	return d, false
 }
 
 // entryInfo stats a directory entry, following a symbolic link to its target.
