@@ -148,8 +148,7 @@ func checkRecords(tx *bolt.Tx, fail func(string, ...any)) {
 		if _, err := parseFileKey(k); err != nil {
 			fail("%v", err)
 		}
-		var rec FileRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
+		if _, err := decodeFileRecord(v); err != nil {
 			fail("file %q: %v", k, err)
 		}
 		return nil

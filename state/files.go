@@ -33,7 +33,7 @@ func (s *Store) PutFiles(recs []FileRecord) error {
 		files.FillPercent = filesFillPercent
 		for _, r := range recs {
 			r.UpdatedAt = t.now
-			if err := putJSON(files, fileKey(r.Key), r); err != nil {
+			if err := putFile(files, r); err != nil {
 				return err
 			}
 		}
@@ -53,7 +53,7 @@ func (s *Store) RecordOutcome(rec FileRecord) error {
 	}
 	err := s.write(func(t *txn) error {
 		rec.UpdatedAt = t.now
-		if err := putJSON(t.b(bucketFiles), fileKey(rec.Key), rec); err != nil {
+		if err := putFile(t.b(bucketFiles), rec); err != nil {
 			return err
 		}
 		return t.addHistory(HistoryEntry{Tileset: rec.Tileset, Source: rec.Key, SHA256: rec.SHA256,
@@ -68,13 +68,12 @@ func (s *Store) RecordOutcome(rec FileRecord) error {
 // File returns a file's record; ok is false if the store has none.
 func (s *Store) File(key FileKey) (rec FileRecord, ok bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
-		ok, err = getJSON(tx.Bucket(bucketFiles), fileKey(key), &rec)
+		rec, ok, err = getFile(tx.Bucket(bucketFiles), key)
 		return err
 	})
 	if err != nil {
 		return FileRecord{}, false, fmt.Errorf("read file %s: %w", key, err)
 	}
-	rec.Key = key
 	return rec, ok, nil
 }
 
@@ -92,8 +91,8 @@ func (s *Store) Files(watch string, fn func(FileRecord) error) error {
 			if err != nil {
 				return err
 			}
-			var rec FileRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
+			rec, err := decodeFileRecord(v)
+			if err != nil {
 				return fmt.Errorf("decode file %s: %w", key, err)
 			}
 			rec.Key = key
@@ -138,8 +137,7 @@ func (t *txn) removeFile(key FileKey) error {
 // job of that content. The next scan hashes and queues the file afresh.
 func (s *Store) ForgetFile(key FileKey) error {
 	err := s.write(func(t *txn) error {
-		var rec FileRecord
-		ok, err := getJSON(t.b(bucketFiles), fileKey(key), &rec)
+		rec, ok, err := getFile(t.b(bucketFiles), key)
 		if err != nil || !ok {
 			return err
 		}
@@ -236,7 +234,7 @@ func (s *Store) Adopt(rec FileRecord) error {
 			return err
 		}
 		rec.Outcome, rec.Reason, rec.UpdatedAt = OutcomeUnchanged, "adopted", t.now
-		if err := putJSON(t.b(bucketFiles), fileKey(rec.Key), rec); err != nil {
+		if err := putFile(t.b(bucketFiles), rec); err != nil {
 			return err
 		}
 		return t.addHistory(HistoryEntry{Tileset: rec.Tileset, Source: rec.Key, SHA256: rec.SHA256,

@@ -60,7 +60,7 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 			if rec.Tileset == "" {
 				rec.Tileset = nj.Tileset
 			}
-			if err := putJSON(t.b(bucketFiles), fileKey(nj.Source), rec); err != nil {
+			if err := putFile(t.b(bucketFiles), rec); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,8 @@ import (
 //	v2: stages are stored by name; the jobs_by_tileset index (tileset NUL id →
 //	   stage) answers "is this tileset busy" without a scan; history is also
 //	   kept per tileset and per file (history_by_tileset, history_by_file).
+//	v3: file records are binary (filecodec.go), not JSON: they are the one
+//	   record every open and every sync --once decodes in full.
 //
 // Each step runs inside the one transaction Open gives migrate, so a crash
 // mid-migration leaves the old version intact.
@@ -36,6 +38,14 @@ func migrate(tx *bolt.Tx, from int, log *slog.Logger) error {
 		}
 		log.Info("state database migrated", "from", 1, "to", 2)
 		from = 2
+	}
+	if from == 2 {
+		n, err := migrateV2toV3(tx)
+		if err != nil {
+			return fmt.Errorf("v2 to v3: %w", err)
+		}
+		log.Info("state database migrated", "from", 2, "to", 3, "file_records", n)
+		from = 3
 	}
 	if from != SchemaVersion {
 		return fmt.Errorf("no migration from schema %d", from)
@@ -112,4 +122,33 @@ func migrateV1toV2(tx *bolt.Tx) error {
 		return err
 	}
 	return setSchema(tx, 2)
+}
+
+// migrateV2toV3 re-encodes every file record from JSON to the binary form.
+func migrateV2toV3(tx *bolt.Tx) (int, error) {
+	files := tx.Bucket(bucketFiles)
+	files.FillPercent = filesFillPercent
+	var recs []FileRecord // bbolt forbids writes during ForEach
+	err := files.ForEach(func(k, v []byte) error {
+		key, err := parseFileKey(k)
+		if err != nil {
+			return err
+		}
+		var rec FileRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("file %s: %w", key, err)
+		}
+		rec.Key = key
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, rec := range recs {
+		if err := putFile(files, rec); err != nil {
+			return 0, err
+		}
+	}
+	return len(recs), setSchema(tx, 3)
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -230,14 +229,13 @@ func (s *Store) Snapshot(limit int) (Snapshot, error) {
 		if err != nil {
 			return err
 		}
-		refused := []byte(`"outcome":"` + string(OutcomeRefused) + `"`)
 		return tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
 			snap.Files++
-			if bytes.Contains(v, refused) {
-				var rec FileRecord
-				if err := json.Unmarshal(v, &rec); err != nil {
-					return fmt.Errorf("decode file %q: %w", k, err)
-				}
+			rec, err := decodeFileRecord(v)
+			if err != nil {
+				return fmt.Errorf("decode file %q: %w", k, err)
+			}
+			if rec.Outcome == OutcomeRefused {
 				rec.Key, _ = parseFileKey(k)
 				snap.Refused = append(snap.Refused, rec)
 			}

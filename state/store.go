@@ -69,7 +69,7 @@ var (
 
 // SchemaVersion is the layout this code writes. Older layouts are migrated at
 // a writable Open; newer ones are refused with ErrNewerSchema.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Open opens or creates the database at path. It fails with ErrNetworkFS when
 // the folder is on a network or FUSE filesystem, with ErrLocked when another

@@ -271,7 +271,8 @@ func TestMigrateV1(t *testing.T) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucketIfNotExists([]byte("meta"))
 		meta.Put([]byte("schema"), seq(1))
-		put(tx, "files", []byte("/data\x00a.geojson"), map[string]any{"size": 10, "sha256": "aa", "tileset": "u.a", "outcome": "pending"})
+		put(tx, "files", []byte("/data\x00a.geojson"), map[string]any{"size": 10, "mtime_ns": -5, "file_id": "2049:77", "sha256": "aa",
+			"tileset": "u.a", "outcome": "pending", "updated_at": "2026-11-23T08:00:00.5Z"})
 		put(tx, "tilesets", []byte("u.b"), map[string]any{"sha256": "bb", "upload_id": "up1"})
 		put(tx, "jobs", seq(1), map[string]any{"id": 1, "tileset": "u.a", "source": map[string]string{"watch": "/data", "path": "a.geojson"},
 			"sha256": "aa", "stage": 1})
@@ -319,6 +320,13 @@ func TestMigrateV1(t *testing.T) {
 	}
 	if ok, _ := s.Unchanged("u.b", "bb"); !ok {
 		t.Errorf("tileset record lost in migration")
+	}
+	// v3: the file record, re-encoded, keeps every field.
+	rec, ok, err := s.File(state.FileKey{Watch: "/data", Path: "a.geojson"})
+	want := time.Date(2026, 11, 23, 8, 0, 0, 5e8, time.UTC)
+	if err != nil || !ok || rec.Size != 10 || rec.ModTime != -5 || rec.FileID != "2049:77" || rec.SHA256 != "aa" ||
+		rec.Tileset != "u.a" || rec.Outcome != state.OutcomePending || !rec.UpdatedAt.Equal(want) {
+		t.Errorf("file record after migration: %+v (ok %v, %v)", rec, ok, err)
 	}
 }
 

@@ -148,14 +148,12 @@ func appendBounded(b *bolt.Bucket, name []byte, seq uint64, data []byte, limit i
 // still has the job's content (a newer content has its own job and outcome).
 func (t *txn) setFileOutcome(j Job, outcome Outcome, reason string) error {
 	files := t.b(bucketFiles)
-	key := fileKey(j.Source)
-	var rec FileRecord
-	ok, err := getJSON(files, key, &rec)
+	rec, ok, err := getFile(files, j.Source)
 	if err != nil || !ok || rec.SHA256 != j.SHA256 {
 		return err
 	}
 	rec.Outcome, rec.Reason, rec.Tileset, rec.UpdatedAt = outcome, reason, j.Tileset, t.now
-	return putJSON(files, key, rec)
+	return putFile(files, rec)
 }
 
 // endJob removes a job that will not be sent and records why.
