@@ -125,6 +125,7 @@ func (d *Daemon) build(opts Options) error {
 			Root: w.Path, Mode: watcher.Mode(w.Mode), Recursive: w.Recursive,
 			PollInterval: w.PollInterval, Settle: w.Settle, RescanInterval: w.RescanInterval,
 			Ignore: func(rel string, isDir bool) (string, bool) { return plan.Ignore(w, rel, isDir) },
+			FileID: state.FileIdentity,
 			Logger: d.log.With("component", "watcher", "watch", w.Path),
 		})
 		if err != nil {

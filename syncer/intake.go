@@ -26,6 +26,7 @@ import (
 // or finish). It returns an error only when the state database fails; a file
 // it cannot read is logged and left for the next report of it.
 func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
+	s.stats.Seen.Add(1)
 	w := s.watchOf(ev.Root)
 	if w == nil {
 		return fmt.Errorf("event for %s, which is not a watch folder", ev.Root)
@@ -43,6 +44,11 @@ func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 		} else if ev.Kind == watcher.Removed {
 			return nil
 		}
+	}
+	if rel == ev.Rel && ev.Kind == watcher.Ready && ev.FileID != "" && !strings.EqualFold(path.Ext(rel), ".shp") {
+		// The watcher's stat is as good as ours: a file changed since is
+		// reported again once it settles.
+		return s.ingestReported(ctx, w, rel, signature{size: ev.Size, modTime: ev.ModTime.UnixNano(), fileID: ev.FileID})
 	}
 	return s.ingestFile(ctx, w, rel)
 }
@@ -112,31 +118,39 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
+	return s.ingestReported(ctx, w, rel, signatureOf(abs, fi))
+}
+
+// ingestReported decides a file whose signature is known and reads its record.
+func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string, sig signature) error {
+	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
 	dir := filepath.Dir(abs)
-	d := plan.Decide(s.cfg, w, rel, abs, fi.Size(), func(name string) bool { _, ok := findSibling(dir, name); return ok })
+	d := plan.Decide(s.cfg, w, rel, abs, sig.size, func(name string) bool { _, ok := findSibling(dir, name); return ok })
 	rec, known, err := s.store.File(state.FileKey{Watch: w.Path, Path: rel})
 	if err != nil {
 		return err
 	}
-	return s.ingestDecided(ctx, w, d, fi, rec, known)
+	return s.ingestDecided(ctx, w, d, sig, rec, known)
 }
 
 // IngestScanned is Ingest for a file a walk has already stated and decided
 // (plan.Walk, with Decision.Info set), given its state record if it has one:
 // sync --once reads a folder's records in one go and stats each file once.
 func (s *Syncer) IngestScanned(ctx context.Context, w *config.Watch, d plan.Decision, rec state.FileRecord, known bool) error {
+	s.stats.Seen.Add(1)
 	if d.Info == nil || !d.Info.Mode().IsRegular() {
 		return nil
 	}
-	return s.ingestDecided(ctx, w, d, d.Info, rec, known)
+	abs := filepath.Join(w.Path, filepath.FromSlash(d.Path))
+	return s.ingestDecided(ctx, w, d, signatureOf(abs, d.Info), rec, known)
 }
 
-// ingestDecided refuses, skips or queues a file whose decision and stat are known.
-func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Decision, fi fs.FileInfo, rec state.FileRecord, known bool) error {
+// ingestDecided refuses, skips or queues a file whose decision and
+// signature (from a stat taken before reading it) are known.
+func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Decision, sig signature, rec state.FileRecord, known bool) error {
 	rel := d.Path
 	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
 	key := state.FileKey{Watch: w.Path, Path: rel}
-	sig := signatureOf(abs, fi)
 	if d.Action != plan.Upload {
 		return s.notUploaded(s.log.With("path", abs), key, d, sig, rec, known)
 	}

@@ -53,7 +53,7 @@ func (w *Watcher) handleNotify(ctx context.Context, ev fsnotify.Event) {
 	if _, known := w.ix.dirs[rel]; known {
 		w.gone(rel) // a folder replaced by a file
 	}
-	st, err := w.statFile(ev.Name)
+	st, _, err := w.statFile(ev.Name)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			return // a link to a folder, a device…

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -53,6 +54,9 @@ type Options struct {
 	// folders) is ignored, and by which pattern. An ignored folder is neither
 	// watched nor walked. Nil means DefaultIgnore.
 	Ignore func(rel string, isDir bool) (pattern string, ignored bool)
+	// FileID, when set, gives a file's identity on its volume from the stat
+	// the watcher made of it, for Event.FileID ("" where it has none).
+	FileID func(fs.FileInfo) string
 	// Logger receives the watcher's log; nil discards it.
 	Logger *slog.Logger
 	// Clock gives the time and timers; nil is real time.

@@ -101,29 +101,30 @@ func (w *Watcher) walkDir(ctx context.Context, rel string, kind scanKind) error 
 			}
 		}
 		var st stat
+		var fi fs.FileInfo
 		switch {
 		case typ.IsRegular():
-			fi, err := e.Info()
+			fi, err = e.Info()
 			if err != nil {
 				continue // removed since the listing
 			}
 			st = stat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 		case typ&fs.ModeSymlink != 0:
-			st, err = w.statFile(filepath.Join(full, name))
+			st, fi, err = w.statFile(filepath.Join(full, name))
 			if err != nil {
 				continue // a link to a folder, dangling or looping
 			}
 		default:
 			continue // devices, pipes, sockets
 		}
-		w.visitFile(d, rel, name, st, now, kind)
+		w.visitFile(d, rel, name, st, fi, now, kind)
 	}
 	return nil
 }
 
 // visitFile records a file seen by a scan and starts or continues its settle
 // time unless it is unchanged since it was reported.
-func (w *Watcher) visitFile(d *dirRec, dir, name string, st stat, now time.Time, kind scanKind) {
+func (w *Watcher) visitFile(d *dirRec, dir, name string, st stat, fi fs.FileInfo, now time.Time, kind scanKind) {
 	rec, known := d.files[name]
 	rec.gen = w.gen
 	w.ix.set(d, name, rec)
@@ -136,7 +137,7 @@ func (w *Watcher) visitFile(d *dirRec, dir, name string, st stat, now time.Time,
 	// (its mtime says so): report it at once if it can be read.
 	if initial && now.Sub(time.Unix(0, st.mtime)) >= w.opts.Settle && !w.settle.Pending(rel) {
 		if err := readable(w.full(rel)); err == nil {
-			w.report(rel, st, true, "")
+			w.report(rel, st, fi, true, "")
 			return
 		}
 	}

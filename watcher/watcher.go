@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,6 +50,10 @@ type Event struct {
 	// Size and ModTime are the file's when it was found ready (Ready only).
 	Size    int64
 	ModTime time.Time
+	// FileID is Options.FileID of that same stat ("" without it): with
+	// Size and ModTime, what a consumer needs to tell an unchanged file
+	// without a stat of its own.
+	FileID string
 	// Initial is set on the Ready events of files found by the startup scan.
 	Initial bool
 	// Warning explains a Ready reported early, e.g. "still changing after
@@ -262,7 +267,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 // those still unchanged and readable.
 func (w *Watcher) processDue(now time.Time) {
 	for _, d := range w.settle.Due(now) {
-		st, err := w.statFile(w.full(d.rel))
+		st, fi, err := w.statFile(w.full(d.rel))
 		switch {
 		case errors.Is(err, errNotFile) || errors.Is(err, os.ErrNotExist):
 			// Gone or replaced by a folder: the notification or the next scan
@@ -294,12 +299,12 @@ func (w *Watcher) processDue(now time.Time) {
 			w.log.Warn("file keeps changing; reported anyway", "path", d.rel, "max_settle", w.opts.MaxSettle)
 		}
 		w.settle.Done(d.rel)
-		w.report(d.rel, st, d.initial, warning)
+		w.report(d.rel, st, fi, d.initial, warning)
 	}
 }
 
 // report queues a Ready event for rel and records it as reported.
-func (w *Watcher) report(rel string, st stat, initial bool, warning string) {
+func (w *Watcher) report(rel string, st stat, fi fs.FileInfo, initial bool, warning string) {
 	dir, name := splitRel(rel)
 	d := w.ix.dir(dir)
 	rec := d.files[name]
@@ -307,9 +312,16 @@ func (w *Watcher) report(rel string, st stat, initial bool, warning string) {
 	w.ix.set(d, name, rec)
 	w.out.push(rel, Event{
 		Kind: Ready, Root: w.opts.Root, Rel: rel,
-		Size: st.size, ModTime: time.Unix(0, st.mtime),
+		Size: st.size, ModTime: time.Unix(0, st.mtime), FileID: w.fileID(fi),
 		Initial: initial, Warning: warning,
 	})
+}
+
+func (w *Watcher) fileID(fi fs.FileInfo) string {
+	if w.opts.FileID == nil || fi == nil {
+		return ""
+	}
+	return w.opts.FileID(fi)
 }
 
 // removed queues a Removed event for a file that had been reported.
@@ -373,31 +385,22 @@ func (w *Watcher) relOf(name string) (string, bool) {
 var errNotFile = errors.New("not a regular file")
 
 // statFile returns the size and modification time of the regular file at
-// full, following a symbolic link to a regular file. A link to a folder, a
-// dangling or looping link and special files give errNotFile.
-func (w *Watcher) statFile(full string) (stat, error) {
+// full, and the stat they come from, following a symbolic link to a regular
+// file. A link to a folder, a dangling or looping link and special files
+// give errNotFile.
+func (w *Watcher) statFile(full string) (stat, fs.FileInfo, error) {
 	fi, err := os.Lstat(full)
 	if err != nil {
-		return stat{}, err
+		return stat{}, nil, err
 	}
 	if fi.Mode()&os.ModeSymlink != 0 {
 		fi, err = os.Stat(full)
 		if err != nil {
-			return stat{}, fmt.Errorf("%w: %w", errNotFile, err)
+			return stat{}, nil, fmt.Errorf("%w: %w", errNotFile, err)
 		}
 	}
 	if !fi.Mode().IsRegular() {
-		return stat{}, errNotFile
+		return stat{}, nil, errNotFile
 	}
-	return stat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, nil
-}
-
-// readable reports whether the file can be opened for reading (on Windows, a
-// file still open for writing without sharing cannot).
-func readable(full string) error {
-	f, err := os.Open(full)
-	if err != nil {
-		return err
-	}
-	return f.Close()
+	return stat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, fi, nil
 }

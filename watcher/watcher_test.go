@@ -3,6 +3,7 @@ package watcher
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -34,6 +35,8 @@ func TestStartupReportsExistingFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(dir, "sub", "fresh.mbtiles"), "tiles")
+			// FileID gets the stat the watcher made of the file it reports.
+			o.FileID = func(fi fs.FileInfo) string { return fmt.Sprintf("%s:%d", fi.Name(), fi.Size()) }
 		})
 		evs := h.start()
 		if len(evs) != 3 || evs[0].Rel != "old.geojson" || evs[1].Rel != "sub/fresh.mbtiles" || evs[2].Kind != InitialScanDone {
@@ -46,6 +49,9 @@ func TestStartupReportsExistingFiles(t *testing.T) {
 		}
 		if evs[1].Size != 5 {
 			t.Errorf("sub/fresh.mbtiles size = %d, want 5", evs[1].Size)
+		}
+		if evs[0].FileID != "old.geojson:2" || evs[1].FileID != "fresh.mbtiles:5" {
+			t.Errorf("FileIDs %q, %q; want old.geojson:2 (reported at once) and fresh.mbtiles:5 (after settling)", evs[0].FileID, evs[1].FileID)
 		}
 		if st := h.w.Status(); st.Files != 2 || st.Scans < 1 || st.LastScan.IsZero() {
 			t.Errorf("Status = %+v, want 2 files and a scan", st)
