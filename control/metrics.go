@@ -58,14 +58,15 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type collector struct {
 	s *Server
 
-	jobs, uploads, staged, waited, rateLimited, spacing, limit, blocked *prometheus.Desc
-	watch, watchFiles, lastSuccess, tokenRejected, healthy, build       *prometheus.Desc
+	jobs, uploads, seen, staged, waited, rateLimited, spacing, limit, blocked *prometheus.Desc
+	watch, watchFiles, lastSuccess, tokenRejected, healthy, build             *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
 	return &collector{s: s,
 		jobs:          desc("tilesyncd_jobs", "Jobs in the queue, by stage (queued, staging, staged, processing, retry-wait, failed).", "stage"),
 		uploads:       desc("tilesyncd_uploads_total", "Files whose upload ended since the daemon started, by result.", "result"),
+		seen:          desc("tilesyncd_files_seen_total", "File reports the daemon has taken since it started: every file of the startup scan, then every change."),
 		staged:        desc("tilesyncd_staged_bytes_total", "Bytes staged to Mapbox's S3 bucket since the daemon started (completed stagings)."),
 		waited:        desc("tilesyncd_rate_limit_wait_seconds_total", "Time API requests spent waiting for the rate budget."),
 		rateLimited:   desc("tilesyncd_rate_limited_total", "429 Too Many Requests answers received."),
@@ -82,7 +83,7 @@ func newCollector(s *Server) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobs, c.uploads, c.staged, c.waited, c.rateLimited, c.spacing, c.limit,
+	for _, d := range []*prometheus.Desc{c.jobs, c.uploads, c.seen, c.staged, c.waited, c.rateLimited, c.spacing, c.limit,
 		c.blocked, c.watch, c.watchFiles, c.lastSuccess, c.tokenRejected, c.healthy, c.build} {
 		ch <- d
 	}
@@ -109,6 +110,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for i, v := range []int64{stats.Uploaded.Load(), stats.Unchanged.Load(), stats.Refused.Load(), stats.Failed.Load(), stats.Cancelled.Load()} {
 		counter(c.uploads, float64(v), results[i])
 	}
+	counter(c.seen, float64(stats.Seen.Load()))
 	counter(c.staged, float64(stats.BytesStaged.Load()))
 	b := src.Budget().Stats()
 	counter(c.waited, b.Waited.Seconds())

@@ -127,7 +127,7 @@ func TestControlEndpoint(t *testing.T) {
 		t.Errorf("/healthz before any work: %d %q, want 200 ok", code, body)
 	}
 	before := scrape(t, addr)
-	for _, name := range []string{"tilesyncd_jobs", "tilesyncd_uploads_total", "tilesyncd_staged_bytes_total",
+	for _, name := range []string{"tilesyncd_jobs", "tilesyncd_uploads_total", "tilesyncd_files_seen_total", "tilesyncd_staged_bytes_total",
 		"tilesyncd_rate_limit_wait_seconds_total", "tilesyncd_rate_limited_total", "tilesyncd_watch_folders",
 		"tilesyncd_last_success_timestamp_seconds", "tilesyncd_token_rejected", "tilesyncd_build_info",
 		"go_goroutines"} {
@@ -157,6 +157,7 @@ func TestControlEndpoint(t *testing.T) {
 	}{
 		{"tilesyncd_uploads_total", map[string]string{"result": "uploaded"}, 2},
 		{"tilesyncd_staged_bytes_total", nil, 10},
+		{"tilesyncd_files_seen_total", nil, 2},
 		{"tilesyncd_api_requests_total", map[string]string{"endpoint": "credentials", "code": "200"}, 2},
 		{"tilesyncd_api_requests_total", map[string]string{"endpoint": "create", "code": "201"}, 2},
 		{"tilesyncd_last_success_timestamp_seconds", nil, float64(time.Now().Add(-time.Minute).Unix())},

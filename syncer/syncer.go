@@ -96,6 +96,9 @@ type Transfer struct {
 type Stats struct {
 	Uploaded, Unchanged, Refused, Failed, Cancelled, Queued atomic.Int64
 	BytesStaged                                             atomic.Int64
+	// Seen counts the file reports taken: each file of a startup scan or
+	// a sync, and each change since (skipped, refused or queued alike).
+	Seen atomic.Int64
 }
 
 // New checks opts and returns a Syncer.
