@@ -3,8 +3,13 @@ package miniotest_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"io/fs"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +162,77 @@ func TestMintLifetime(t *testing.T) {
 	// Below STS's minimum: rounded up, not refused.
 	if _, _, tok, err := s.Mint(context.Background(), "life/x", time.Second); err != nil || tok == "" {
 		t.Fatalf("Mint(1s) = %q, %v", tok, err)
+	}
+}
+
+func TestStartTLS(t *testing.T) {
+	s := miniotest.StartTLS(t)
+	ctx := context.Background()
+	if !strings.HasPrefix(s.Endpoint(), "https://127.0.0.1:") {
+		t.Fatalf("Endpoint() = %q, want https://127.0.0.1:PORT", s.Endpoint())
+	}
+	if s.CAFile() == "" {
+		t.Fatal("CAFile() is empty for a TLS server")
+	}
+	pemData, err := os.ReadFile(s.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		t.Fatalf("CAFile %s holds no PEM certificate", s.CAFile())
+	}
+	withRoots := func(pool *x509.CertPool) *http.Client {
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	tlsClient := func(c mapbox.Credentials, hc *http.Client) *s3.Client {
+		return s3.New(s3.Options{
+			Region:           miniotest.Region,
+			BaseEndpoint:     aws.String(s.Endpoint()),
+			UsePathStyle:     true,
+			Credentials:      credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
+			HTTPClient:       hc,
+			RetryMaxAttempts: 1,
+		})
+	}
+
+	// Credentials minted over TLS (StartTLS's STS client) PUT their key
+	// from a client that trusts CAFile.
+	const key = "tls/allowed"
+	creds := s.Credentials(t, key)
+	if !strings.HasPrefix(creds.URL, "https://") {
+		t.Errorf("Credentials URL = %q, want https://…", creds.URL)
+	}
+	if err := put(ctx, tlsClient(creds, withRoots(pool)), s.Bucket(), key, []byte("over tls")); err != nil {
+		t.Fatalf("PUT over HTTPS trusting CAFile: %v", err)
+	}
+	if got, err := s.ReadAll(ctx, key); err != nil || string(got) != "over tls" {
+		t.Fatalf("read back = %q, %v; want %q", got, err, "over tls")
+	}
+
+	// A client that does not trust the certificate fails the handshake.
+	err = put(ctx, tlsClient(creds, withRoots(x509.NewCertPool())), s.Bucket(), key, []byte("x"))
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Errorf("PUT not trusting the certificate: %v, want an x509.UnknownAuthorityError", err)
+	}
+
+	// HTTPClient trusts the server.
+	resp, err := s.HTTPClient().Get(s.Endpoint() + "/minio/health/live")
+	if err != nil {
+		t.Fatalf("HTTPClient: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HTTPClient health: %s", resp.Status)
+	}
+}
+
+func TestPlainHTTP(t *testing.T) {
+	s := miniotest.Shared(t)
+	if !strings.HasPrefix(s.Endpoint(), "http://") || s.CAFile() != "" || s.HTTPClient() != http.DefaultClient {
+		t.Errorf("Shared: Endpoint %q, CAFile %q, HTTPClient default %v; want plain HTTP, no CA, http.DefaultClient",
+			s.Endpoint(), s.CAFile(), s.HTTPClient() == http.DefaultClient)
 	}
 }

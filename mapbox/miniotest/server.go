@@ -45,6 +45,8 @@ type Server struct {
 	rootPassword string
 	dir          string
 	logPath      string
+	caFile       string       // "" for plain HTTP
+	httpClient   *http.Client // trusts caFile over TLS; http.DefaultClient otherwise
 
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the process has been waited for
@@ -61,6 +63,23 @@ type Server struct {
 // all the tests of a package.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return startFor(tb, false)
+}
+
+// StartTLS is Start for a server on HTTPS: Endpoint is https://127.0.0.1:PORT,
+// served with a self-signed certificate generated for the server (ECDSA
+// P-256, for 127.0.0.1 and localhost, valid 24 hours, its own root) and
+// written to CAFile. Root, Mint and Credentials work over TLS; other clients
+// must trust CAFile, or use HTTPClient. Over HTTPS the S3 SDK sends
+// payloads unsigned with a trailing checksum, as it does to AWS, where over
+// plain HTTP it signs (hashes) every payload.
+func StartTLS(tb testing.TB) *Server {
+	tb.Helper()
+	return startFor(tb, true)
+}
+
+func startFor(tb testing.TB, secure bool) *Server {
+	tb.Helper()
 	bin, skip, err := findBinary()
 	if skip {
 		tb.Skip("miniotest: no MinIO binary at hand under -short; skipping")
@@ -68,7 +87,7 @@ func Start(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatalf("miniotest: %v\n%s", err, howToGet)
 	}
-	s, err := start(bin, tb.TempDir())
+	s, err := start(bin, tb.TempDir(), secure)
 	if err != nil {
 		tb.Fatalf("miniotest: %v", err)
 	}
@@ -83,13 +102,13 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
-// start runs bin as a MinIO server with its data and log in dir and returns
-// once the staging bucket exists. A port taken between choosing it and MinIO
-// binding it is retried with new ports.
-func start(bin, dir string) (*Server, error) {
+// start runs bin as a MinIO server with its data and log in dir, on HTTPS
+// when secure, and returns once the staging bucket exists. A port taken
+// between choosing it and MinIO binding it is retried with new ports.
+func start(bin, dir string, secure bool) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startOnce(bin, dir, attempt)
+		s, err := startOnce(bin, dir, secure, attempt)
 		if err == nil {
 			return s, nil
 		}
@@ -101,7 +120,7 @@ func start(bin, dir string) (*Server, error) {
 	return nil, lastErr
 }
 
-func startOnce(bin, dir string, attempt int) (*Server, error) {
+func startOnce(bin, dir string, secure bool, attempt int) (*Server, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
@@ -113,7 +132,21 @@ func startOnce(bin, dir string, attempt int) (*Server, error) {
 		rootPassword: randomHex(20),
 		dir:          dir,
 		logPath:      filepath.Join(dir, fmt.Sprintf("minio-%d.log", attempt)),
+		httpClient:   http.DefaultClient,
 		exited:       make(chan struct{}),
+	}
+	args := []string{"server", filepath.Join(dir, "data"),
+		"--address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1])}
+	if secure {
+		certsDir, certFile, pool, err := writeCert(dir)
+		if err != nil {
+			return nil, err
+		}
+		s.endpoint = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+		s.caFile = certFile
+		s.httpClient = trustingClient(pool)
+		args = append(args, "--certs-dir", certsDir)
 	}
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
@@ -121,9 +154,7 @@ func startOnce(bin, dir string, attempt int) (*Server, error) {
 	}
 	defer logFile.Close() // the child holds its own descriptor
 
-	s.cmd = exec.Command(bin, "server", filepath.Join(dir, "data"),
-		"--address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.rootUser,
 		"MINIO_ROOT_PASSWORD="+s.rootPassword,
@@ -141,17 +172,22 @@ func startOnce(bin, dir string, attempt int) (*Server, error) {
 	}()
 
 	rootCreds := credentials.NewStaticCredentialsProvider(s.rootUser, s.rootPassword, "")
-	s.root = s3.New(s3.Options{
+	s3Opts := s3.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.endpoint),
 		UsePathStyle: true,
 		Credentials:  rootCreds,
-	})
-	s.sts = sts.New(sts.Options{
+	}
+	stsOpts := sts.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.endpoint),
 		Credentials:  rootCreds,
-	})
+	}
+	if secure { // over plain HTTP the SDK's own default client, as always
+		s3Opts.HTTPClient, stsOpts.HTTPClient = s.httpClient, s.httpClient
+	}
+	s.root = s3.New(s3Opts)
+	s.sts = sts.New(stsOpts)
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -199,7 +235,7 @@ func (s *Server) probeLive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.httpClient.Do(req)
 	if err != nil {
 		return err
 	}

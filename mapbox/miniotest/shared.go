@@ -87,6 +87,6 @@ func startShared() (*Server, bool, error) {
 		return nil, false, err
 	}
 	shared.dir = dir
-	s, err := start(bin, dir)
+	s, err := start(bin, dir, false)
 	return s, false, err
 }
