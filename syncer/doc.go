@@ -8,7 +8,10 @@
 // it is hashed (a shapefile is first zipped, deterministically, with its parts),
 // and content its tileset already has is skipped; the rest is queued in the
 // state database, one job per (tileset, content), the newest content of a
-// tileset replacing an older one still queued.
+// tileset replacing an older one still queued. A file intake cannot read, or
+// cannot record because the state database fails, is taken again later with
+// a growing delay (Backoff, up to its maximum): the watcher does not report
+// an unchanged file twice, so nothing else would.
 //
 // Workers take runnable jobs in queue order, at most one per tileset, and move
 // each through its stages, every change one transaction: credentials, resumable

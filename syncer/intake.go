@@ -21,10 +21,14 @@ import (
 	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
+// errUnreadable marks a file Ingest could not read (permissions, a file
+// locked by its writer, an I/O error): intake takes it again later.
+var errUnreadable = errors.New("cannot read the file")
+
 // Ingest takes one watcher event: a ready file is refused, skipped or queued;
 // a removed file is forgotten (a job already queued for it is left to fail
-// or finish). It returns an error only when the state database fails; a file
-// it cannot read is logged and left for the next report of it.
+// or finish). It returns an error wrapping errUnreadable for a file it cannot
+// read, or the state database's error; Run's intake tries either again later.
 func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 	s.stats.Seen.Add(1)
 	w := s.watchOf(ev.Root)
@@ -111,7 +115,7 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 	fi, err := os.Stat(abs)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			s.log.Warn("cannot read the file; it will be tried again when next reported", "path", abs, "err", err)
+			return fmt.Errorf("%w: %w", errUnreadable, err)
 		}
 		return nil
 	}
@@ -136,13 +140,19 @@ func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string
 // IngestScanned is Ingest for a file a walk has already stated and decided
 // (plan.Walk, with Decision.Info set), given its state record if it has one:
 // sync --once reads a folder's records in one go and stats each file once.
+// A file it cannot read is logged and left for the next sync.
 func (s *Syncer) IngestScanned(ctx context.Context, w *config.Watch, d plan.Decision, rec state.FileRecord, known bool) error {
 	s.stats.Seen.Add(1)
 	if d.Info == nil || !d.Info.Mode().IsRegular() {
 		return nil
 	}
 	abs := filepath.Join(w.Path, filepath.FromSlash(d.Path))
-	return s.ingestDecided(ctx, w, d, signatureOf(abs, d.Info), rec, known)
+	err := s.ingestDecided(ctx, w, d, signatureOf(abs, d.Info), rec, known)
+	if errors.Is(err, errUnreadable) {
+		s.log.Warn("cannot read the file; it will be tried again at the next sync", "path", abs, "err", err)
+		return nil
+	}
+	return err
 }
 
 // ingestDecided refuses, skips or queues a file whose decision and
@@ -165,8 +175,10 @@ func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Deci
 	log := s.log.With("path", abs) // past the cheap skip: worth its allocation
 	sendPath, sha, size, err := s.content(ctx, abs)
 	if err != nil {
-		log.Warn("cannot read the file; it will be tried again when next reported", "err", err)
-		return nil
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // gone: its removal is reported
+		}
+		return fmt.Errorf("%w: %w", errUnreadable, err)
 	}
 	if after, err := os.Stat(abs); err != nil || signatureOf(abs, after) != sig {
 		log.Info("file changed while being read; waiting for it to settle")

@@ -180,29 +180,40 @@ func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 	return err
 }
 
-// intake ingests the watcher's events. An event that fails on the state
-// database (a full or failing disk) is kept and tried again with a growing
-// delay, never dropped: the watcher does not report an unchanged file twice.
+// intake ingests the watcher's events. An event that fails, on a file that
+// cannot be read or on the state database (a full or failing disk), is kept
+// and tried again with a growing delay (the backoff's, up to its maximum),
+// never dropped: the watcher does not report an unchanged file twice.
 func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error {
 	failed := map[string]watcher.Event{} // by path: the latest event wins
 	delay := time.Duration(0)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	ingest := func(ev watcher.Event) {
+	ingest := func(ev watcher.Event, retry bool) {
 		key := filepath.Join(ev.Root, ev.Rel)
-		if err := s.Ingest(ctx, ev); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if len(failed) == 0 {
-				delay = s.backoff.Min
-				timer.Reset(delay)
-			}
-			failed[key] = ev
-			s.log.Error("cannot record the file in the state database; trying again later", "path", key, "err", err)
+		err := s.Ingest(ctx, ev)
+		if err == nil {
+			delete(failed, key)
 			return
 		}
-		delete(failed, key)
+		if ctx.Err() != nil {
+			return
+		}
+		if len(failed) == 0 {
+			delay = s.backoff.Min
+			timer.Reset(delay)
+		}
+		_, waiting := failed[key]
+		again := retry || waiting
+		failed[key] = ev
+		switch {
+		case !errors.Is(err, errUnreadable):
+			s.log.Error("cannot record the file in the state database; trying again later", "path", key, "err", err)
+		case !again:
+			s.log.Warn("cannot read the file; trying again later", "path", key, "err", err)
+		default:
+			s.log.Debug("still cannot read the file", "path", key, "err", err)
+		}
 	}
 	for {
 		select {
@@ -213,17 +224,17 @@ func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error 
 				events = nil // the watchers stopped; keep retrying what failed
 				continue
 			}
-			ingest(ev)
+			ingest(ev, false)
 		case <-timer.C:
-			retry := failed
+			again := failed
 			failed = map[string]watcher.Event{}
-			for _, ev := range retry {
-				ingest(ev)
+			for _, ev := range again {
+				ingest(ev, true)
 			}
 			if len(failed) > 0 {
 				delay = min(2*delay, s.backoff.Max)
 				timer.Reset(delay)
-				s.log.Warn("files waiting for the state database to accept them", "files", len(failed), "retry_in", delay)
+				s.log.Warn("files waiting to be taken again (unreadable, or the state database failing)", "files", len(failed), "retry_in", delay)
 			}
 		}
 	}
