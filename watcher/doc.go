@@ -59,10 +59,14 @@
 //
 // Startup. A file found by the startup scan whose modification time is older
 // than Settle is already settled (nothing wrote to it for that long) and is
-// reported at once if it can be opened; a newer one waits out Settle like any
-// other. InitialScanDone therefore follows the last startup file's settle time,
-// or MaxSettle at worst; a consumer can take files it knows of but was not told
-// about before it as gone.
+// reported at once: on Windows, network and FUSE filesystems (where a writer
+// may hold a file locked without touching it) only if it can be opened; on a
+// local Unix filesystem without opening it, since opening fails there only
+// for want of permission, which the consumer meets when it reads the file
+// (the syncer tries such a file again later). A newer one waits out Settle
+// like any other. InitialScanDone therefore follows the last startup file's
+// settle time, or MaxSettle at worst; a consumer can take files it knows of
+// but was not told about before it as gone.
 //
 // Backpressure. The watcher never blocks on the consumer and never drops an
 // event: events waiting to be taken are kept at most one per path, a newer one

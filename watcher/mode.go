@@ -1,17 +1,25 @@
 package watcher
 
-import "github.com/tilesyncd/tilesyncd/fstype"
+import (
+	"runtime"
 
-// decideMode returns the mode in effect for the root and why, for Status.
-func (w *Watcher) decideMode() (Mode, string) {
-	if w.opts.Mode != Auto {
-		return w.opts.Mode, ""
-	}
+	"github.com/tilesyncd/tilesyncd/fstype"
+)
+
+// decideMode returns the mode in effect for the root and why, for Status,
+// and whether the startup scan must open a file before reporting it (see
+// visitFile).
+func (w *Watcher) decideMode() (mode Mode, why string, openAtStartup bool) {
 	info, err := fstype.Detect(w.opts.Root)
+	openAtStartup = mustOpenAtStartup(runtime.GOOS, info, err)
+	if w.opts.Mode != Auto {
+		return w.opts.Mode, "", openAtStartup
+	}
 	if err != nil {
 		w.log.Warn("cannot tell the filesystem; polling", "err", err)
 	}
-	return chooseMode(Auto, info, err)
+	mode, why = chooseMode(Auto, info, err)
+	return mode, why, openAtStartup
 }
 
 // chooseMode is the auto-mode decision: poll where notifications cannot be
@@ -27,4 +35,11 @@ func chooseMode(m Mode, info fstype.Info, detectErr error) (Mode, string) {
 		return Poll, info.Name
 	}
 	return Notify, info.Name
+}
+
+// mustOpenAtStartup tells whether the startup scan opens an old file before
+// reporting it: where a writer may hold a file locked without touching it
+// (Windows; network and FUSE filesystems; one that cannot be told).
+func mustOpenAtStartup(goos string, info fstype.Info, detectErr error) bool {
+	return goos == "windows" || detectErr != nil || info.Remote()
 }

@@ -33,6 +33,27 @@ func TestChooseMode(t *testing.T) {
 	}
 }
 
+func TestMustOpenAtStartup(t *testing.T) {
+	tests := []struct {
+		goos string
+		info fstype.Info
+		err  error
+		want bool
+	}{
+		{"linux", fstype.Info{Kind: fstype.Local, Name: "ext4"}, nil, false},
+		{"darwin", fstype.Info{Kind: fstype.Local, Name: "apfs"}, nil, false},
+		{"windows", fstype.Info{Kind: fstype.Local, Name: "NTFS"}, nil, true},
+		{"linux", fstype.Info{Kind: fstype.Network, Name: "cifs"}, nil, true},
+		{"linux", fstype.Info{Kind: fstype.FUSE, Name: "fuse.sshfs"}, nil, true},
+		{"linux", fstype.Info{}, errors.New("statfs: no such file"), true},
+	}
+	for _, tt := range tests {
+		if got := mustOpenAtStartup(tt.goos, tt.info, tt.err); got != tt.want {
+			t.Errorf("mustOpenAtStartup(%s, %v, %v) = %v, want %v", tt.goos, tt.info, tt.err, got, tt.want)
+		}
+	}
+}
+
 func TestOptionsDefaults(t *testing.T) {
 	o, err := Options{Root: "rel/dir"}.withDefaults()
 	if err != nil {

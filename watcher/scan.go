@@ -134,9 +134,14 @@ func (w *Watcher) visitFile(d *dirRec, dir, name string, st stat, fi fs.FileInfo
 	rel := joinRel(dir, name)
 	initial := kind == scanStartup
 	// At startup a file untouched for longer than Settle has settled already
-	// (its mtime says so): report it at once if it can be read.
+	// (its mtime says so): report it at once. Where a writer may hold a file
+	// locked without touching it (Windows, network and FUSE filesystems),
+	// only if it can be opened; on a local Unix filesystem opening fails only
+	// for want of permission, which the consumer meets when it reads the file
+	// and deals with (the syncer tries it again later). Opening each file
+	// there was 0.4 s of a restart over 100,000 files.
 	if initial && now.Sub(time.Unix(0, st.mtime)) >= w.opts.Settle && !w.settle.Pending(rel) {
-		if err := readable(w.full(rel)); err == nil {
+		if !w.openAtStartup || readable(w.full(rel)) == nil {
 			w.report(rel, st, fi, true, "")
 			return
 		}

@@ -55,6 +55,8 @@ type Event struct {
 	// without a stat of its own.
 	FileID string
 	// Initial is set on the Ready events of files found by the startup scan.
+	// Those older than Settle on a local Unix filesystem are reported
+	// without being opened: the consumer must cope with one it cannot read.
 	Initial bool
 	// Warning explains a Ready reported early, e.g. "still changing after
 	// 10m0s; reported anyway".
@@ -87,18 +89,21 @@ type Watcher struct {
 	ran    atomic.Bool
 
 	// Owned by Run's goroutine.
-	ix        *index
-	settle    *settler
-	out       *outbox
-	gen       uint32
-	mode      Mode   // in effect: Notify or Poll
-	modeWhy   string // for Status
-	fsw       *fsnotify.Watcher
-	watches   int
-	rescanNow bool   // a full scan is due at once
-	startup   bool   // the startup scan has completed
-	doneSent  bool   // InitialScanDone queued
-	st        Status // scan figures, copied out under statusMu
+	ix      *index
+	settle  *settler
+	out     *outbox
+	gen     uint32
+	mode    Mode   // in effect: Notify or Poll
+	modeWhy string // for Status
+	// openAtStartup: the startup scan opens an old file before reporting
+	// it (Windows, network and FUSE filesystems; see visitFile).
+	openAtStartup bool
+	fsw           *fsnotify.Watcher
+	watches       int
+	rescanNow     bool   // a full scan is due at once
+	startup       bool   // the startup scan has completed
+	doneSent      bool   // InitialScanDone queued
+	st            Status // scan figures, copied out under statusMu
 
 	statusMu sync.Mutex
 	status   Status
@@ -167,7 +172,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("watch %s: not a folder", w.opts.Root)
 	}
-	w.mode, w.modeWhy = w.decideMode()
+	w.mode, w.modeWhy, w.openAtStartup = w.decideMode()
 	if w.mode == Notify {
 		fsw, err := fsnotify.NewWatcher()
 		if err != nil {
