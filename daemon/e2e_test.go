@@ -21,7 +21,9 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
+	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
 // dropExampleVariants drops n files made from the example files, each with
@@ -180,6 +182,54 @@ func TestShapefileZipped(t *testing.T) {
 	e.write("parcels.dbf", "part .dbf, edited")
 	if sum := e.syncOnce(); sum.Uploaded != 1 || e.uploadsByTileset()["acme.parcels"] != 2 {
 		t.Errorf("after editing the .dbf: %+v", sum)
+	}
+}
+
+// TestReportedShapefileSizeLimit: a reported .shp is held to Mapbox's limit
+// by its own size and its .dbf's, as plan decides it, not by the sum of all
+// its parts that the unchanged-test compares. Here the .dbf is 140 MB
+// (sparse), under the 260 MB limit with the .shp; counted twice it would be
+// over. Both ways a report arrives: with the watcher's file ID and without.
+func TestReportedShapefileSizeLimit(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	d := e.open()
+	defer d.Close()
+	events := make(chan watcher.Event, 2)
+	for _, stem := range []string{"a", "b"} {
+		for _, ext := range []string{".shp", ".shx", ".prj"} {
+			e.write(stem+ext, "part "+ext)
+		}
+		dbf := filepath.Join(e.drop, stem+".dbf")
+		if err := os.WriteFile(dbf, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(dbf, 140<<20); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(e.drop, stem+".shp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := watcher.Event{Kind: watcher.Ready, Root: e.drop, Rel: stem + ".shp", Size: fi.Size(), ModTime: fi.ModTime()}
+		if stem == "b" {
+			ev.FileID = state.FileIdentity(fi)
+		}
+		events <- ev
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Syncer().Run(ctx, events) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor(t, "both shapefiles uploaded", time.Minute, func() bool {
+		return d.Syncer().Stats().Uploaded.Load() == 2 || d.Syncer().Stats().Refused.Load() > 0
+	})
+	if st := d.Syncer().Stats(); st.Refused.Load() != 0 || st.Uploaded.Load() != 2 {
+		t.Fatalf("uploaded %d, refused %d; want 2 uploaded", st.Uploaded.Load(), st.Refused.Load())
 	}
 }
 

@@ -49,10 +49,12 @@ func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 			return nil
 		}
 	}
-	if rel == ev.Rel && ev.Kind == watcher.Ready && ev.FileID != "" && !strings.EqualFold(path.Ext(rel), ".shp") {
+	if rel == ev.Rel && ev.Kind == watcher.Ready && ev.FileID != "" {
 		// The watcher's stat is as good as ours: a file changed since is
 		// reported again once it settles.
-		return s.ingestReported(ctx, w, rel, signature{size: ev.Size, modTime: ev.ModTime.UnixNano(), fileID: ev.FileID})
+		abs := filepath.Join(w.Path, filepath.FromSlash(rel))
+		sig := signature{size: ev.Size, modTime: ev.ModTime.UnixNano(), fileID: ev.FileID}.withParts(abs)
+		return s.ingestReported(ctx, w, rel, ev.Size, sig)
 	}
 	return s.ingestFile(ctx, w, rel)
 }
@@ -92,7 +94,11 @@ type signature struct {
 }
 
 func signatureOf(abs string, fi fs.FileInfo) signature {
-	sig := signature{size: fi.Size(), modTime: fi.ModTime().UnixNano(), fileID: state.FileIdentity(fi)}
+	return signature{size: fi.Size(), modTime: fi.ModTime().UnixNano(), fileID: state.FileIdentity(fi)}.withParts(abs)
+}
+
+// withParts adds, for the .shp at abs, its parts' sizes and times.
+func (sig signature) withParts(abs string) signature {
 	if strings.EqualFold(filepath.Ext(abs), ".shp") {
 		if parts, err := format.ShapefileParts(abs); err == nil {
 			for _, p := range parts[1:] {
@@ -122,14 +128,15 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	return s.ingestReported(ctx, w, rel, signatureOf(abs, fi))
+	return s.ingestReported(ctx, w, rel, fi.Size(), signatureOf(abs, fi))
 }
 
-// ingestReported decides a file whose signature is known and reads its record.
-func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string, sig signature) error {
+// ingestReported decides a file of the given size (its own: the rules'
+// limits apply to it) and signature, and reads its record.
+func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string, size int64, sig signature) error {
 	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
 	dir := filepath.Dir(abs)
-	d := plan.Decide(s.cfg, w, rel, abs, sig.size, func(name string) bool { _, ok := findSibling(dir, name); return ok })
+	d := plan.Decide(s.cfg, w, rel, abs, size, func(name string) bool { _, ok := findSibling(dir, name); return ok })
 	rec, known, err := s.store.File(state.FileKey{Watch: w.Path, Path: rel})
 	if err != nil {
 		return err
