@@ -131,7 +131,7 @@ rules:
 			if err := os.WriteFile(keep, []byte(e.logs.String()), 0o644); err == nil {
 				t.Logf("the whole daemon log is in %s", keep)
 			}
-			t.Logf("daemon log (tail):\n%s", tail(e.logs.String(), 40))
+			t.Logf("daemon log (tail):\n%s", testkit.Tail(e.logs.String(), 40))
 		}
 	})
 	return e
@@ -394,22 +394,8 @@ func (c *child) exited() bool {
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer = testkit.Buffer
 
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond) // a poll tick, not a wait for an event
-	}
+	testkit.WaitFor(t, what, timeout, cond)
 }

@@ -105,18 +105,10 @@ rules:
 			t.Errorf("the token appears in the logs")
 		}
 		if t.Failed() {
-			t.Logf("daemon log:\n%s", tail(e.logs.String(), 400))
+			t.Logf("daemon log:\n%s", testkit.Tail(e.logs.String(), 400))
 		}
 	})
 	return e
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // config loads the env's configuration with the test token.

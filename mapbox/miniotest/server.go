@@ -260,10 +260,8 @@ func (s *Server) Stopped() bool {
 // stop sends SIGTERM, then SIGKILL after a grace period, and waits for the
 // process. Stopping a stopped server does nothing.
 func (s *Server) stop() error {
-	select {
-	case <-s.exited:
+	if s.Stopped() {
 		return nil
-	default:
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		s.cmd.Process.Kill()
