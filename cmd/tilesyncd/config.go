@@ -20,7 +20,7 @@ func defaultConfigPath() string {
 
 // configFlag declares --config (and -c).
 func configFlag(fs *flag.FlagSet) *string {
-	p := fs.String("config", defaultConfigPath(), "the configuration file (default: $TILESYNCD_CONFIG, else ./tilesyncd.yaml)")
+	p := fs.String("config", defaultConfigPath(), "the configuration file; $TILESYNCD_CONFIG, when set, is the default")
 	fs.StringVar(p, "c", defaultConfigPath(), "short for --config")
 	return p
 }
