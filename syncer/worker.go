@@ -46,16 +46,13 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 		return running[id]
 	}
 
-	// Jobs a previous run left half-way (stopped or killed while staging or
-	// creating) continue first, as workers come free.
-	orphans, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
-	if err != nil {
-		return err
-	}
-
-	// Every so often, jobs left in staging or staged by a worker that could
-	// not record a retry (the state database refusing writes) are taken up again.
-	lastOrphanScan := time.Now()
+	// Jobs left in staging or staged with no worker on them continue first,
+	// as workers come free: at start, those a previous run left half-way
+	// (stopped or killed while staging or creating); then every so often,
+	// those of a worker that could not record a retry (the state database
+	// refusing writes).
+	var orphans []state.Job
+	var lastOrphanScan time.Time // zero: scan at once
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
