@@ -132,7 +132,7 @@ func scopeOf(ep Endpoint) string {
 
 // statusError builds the error for an answer with an unexpected status.
 func (c *Client) statusError(ep Endpoint, method, path string, status int, rl RateLimit, body []byte) *APIError {
-	msg := c.redact(bodyMessage(body))
+	msg := c.bodyMessage(body)
 	class := Classify(ep, status, msg)
 	if class == nil { // a 2xx that the endpoint does not answer
 		class = ErrTransient
@@ -155,31 +155,29 @@ func (c *Client) statusError(ep Endpoint, method, path string, status int, rl Ra
 	return e
 }
 
-// bodyMessage extracts Mapbox's {"message": "..."}, or a short excerpt of a
-// body that is not that JSON.
-func bodyMessage(body []byte) string {
+// bodyMessage extracts Mapbox's {"message": "..."} (at most maxMessage
+// bytes), or an excerpt of a body that is not that JSON (at most
+// maxExcerpt), with the token redacted before either is cut.
+func (c *Client) bodyMessage(body []byte) string {
 	var m struct {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		return m.Message
+		return c.excerpt(m.Message, maxMessage)
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return c.excerpt(strings.TrimSpace(string(body)), maxExcerpt)
 }
 
 // transportError builds the error for a call that got no (complete) answer.
 // net/http's *url.Error quotes the whole URL, token included: it is dropped
-// and only its cause is kept, with its text redacted again for safety.
+// and only its cause is kept, with its text redacted (it may quote a line of
+// the answer) and cut to maxMessage.
 func (c *Client) transportError(k call, path string, status int, rl RateLimit, err error) *APIError {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	msg := c.redact(err.Error())
+	msg := c.excerpt(err.Error(), maxMessage)
 	switch {
 	case errors.Is(err, context.Canceled):
 		msg = "canceled: " + msg

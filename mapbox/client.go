@@ -275,18 +275,6 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 	return a, nil
 }
 
-// redact removes the token from a string that might quote it.
-func (c *Client) redact(s string) string {
-	if c.token == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, string(c.token), "[redacted]")
-	if esc := url.QueryEscape(string(c.token)); esc != string(c.token) {
-		s = strings.ReplaceAll(s, esc, "[redacted]")
-	}
-	return s
-}
-
 func contains(xs []int, x int) bool {
 	for _, y := range xs {
 		if x == y {

@@ -3,10 +3,14 @@ package mapbox_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,4 +115,97 @@ func TestTokenNeverLeaks(t *testing.T) {
 	if len(errs) != 13 || !strings.Contains(logs.String(), `"status":401`) {
 		t.Fatalf("only %d failures, or no log lines: %s", len(errs), logs.String())
 	}
+}
+
+// gatewayToken is shaped like a Mapbox secret token, with the characters
+// that need escaping in a query or a path.
+const gatewayToken = "sk.eyJ1IjoiYWxpY2UiLCJhIjoiY2x0b2tlbjAwMSJ9.aBcD_eF-gH+iJ/kL="
+
+// TestTokenEchoedByAGateway has a proxy answer 502 with a page that echoes
+// the token, at the length limit of an excerpt and in the encodings a
+// gateway might use, and looks for any 8 characters of the token in the
+// error, as written and decoded (mapbox.TokenFragment).
+func TestTokenEchoedByAGateway(t *testing.T) {
+	tok := gatewayToken
+	pad := func(n int) string { return strings.Repeat("x", n) }
+	cases := []struct{ name, body string }{
+		{"straddles the 200-byte cut", pad(190) + tok},
+		{"straddles the cut after a line", "<h1>502 Bad Gateway</h1>\n" + pad(165) + tok + " was refused"},
+		{"dots as %2E", "upstream refused GET /uploads/v1/alice?access_token=" + strings.ReplaceAll(tok, ".", "%2E")},
+		{"dots as %2e", "refused access_token=" + strings.ReplaceAll(tok, ".", "%2e")},
+		{"query-escaped", "refused access_token=" + url.QueryEscape(tok)},
+		{"path-escaped", "refused /" + url.PathEscape(tok) + "/"},
+		{"every character escaped, mixed case", "refused " + escapeAll(tok)},
+		{"double-escaped", "refused next=" + url.QueryEscape("https://api/?access_token="+url.QueryEscape(tok))},
+		{"JSON escapes", `{"error":"refused","url":"https:\/\/api\/?access_token=` +
+			strings.NewReplacer(".", `\u002e`, "/", `\/`, "+", `\u002B`).Replace(tok) + `"}`},
+		{"HTML character references", "<p>refused <code>" +
+			strings.NewReplacer(".", "&#46;", "/", "&#x2F;", "+", "&#43;", "=", "&#61;").Replace(tok) + "</code></p>"},
+		{"form-decoded (+ as a space)", "refused token " + strings.ReplaceAll(tok, "+", " ")},
+		{"truncated by the gateway", "refused access_token=" + tok[:12] + "..."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(http.StatusBadGateway)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := newClient(t, mapbox.Options{BaseURL: srv.URL, Username: "alice", Token: tok})
+			_, err := c.Credentials(context.Background())
+			wantClass(t, tc.name, err, mapbox.ErrTransient)
+			if frag := mapbox.TokenFragment(tok, err.Error()); frag != "" {
+				t.Errorf("%q of the token survives in %q", frag, err)
+			}
+		})
+	}
+}
+
+// TestTokenInAMalformedAnswer has the answer's status line echo the token
+// with its dots escaped: net/http quotes a line without a space in its
+// error, which reaches the client as a transport failure.
+func TestTokenInAMalformedAnswer(t *testing.T) {
+	tok := gatewayToken
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer l.Close()
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			conn.Read(buf)
+			io.WriteString(conn, "HTTP/1.1/?access_token="+strings.ReplaceAll(tok, ".", "%2E")+"\r\n\r\n")
+			conn.Close()
+		}
+	})
+	c := newClient(t, mapbox.Options{BaseURL: "http://" + l.Addr().String(), Username: "alice", Token: tok})
+	_, err = c.Credentials(context.Background())
+	wantClass(t, "malformed answer", err, mapbox.ErrTransient)
+	if !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("error %q does not say the answer was malformed", err)
+	}
+	if frag := mapbox.TokenFragment(tok, err.Error()); frag != "" {
+		t.Errorf("%q of the token survives in %q", frag, err)
+	}
+}
+
+// escapeAll writes every byte as %XX, alternating upper- and lower-case hex.
+func escapeAll(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		} else {
+			fmt.Fprintf(&b, "%%%02x", s[i])
+		}
+	}
+	return b.String()
 }
