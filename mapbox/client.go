@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,9 @@ type Exchange struct {
 	RateLimit RateLimit
 	Start     time.Time
 	Duration  time.Duration
+	// ServerTime is the answer's Date header: Mapbox's clock, to the second
+	// (zero when absent). Client.ClockOffset learns from it.
+	ServerTime time.Time
 	// Err is the classified error the method returns, nil on success.
 	Err error
 }
@@ -95,6 +99,7 @@ type Client struct {
 	log      *slog.Logger
 	gate     func(ctx context.Context, ep Endpoint) error
 	observe  func(Exchange)
+	clock    serverClock
 }
 
 // New checks the options and returns a Client.
@@ -184,6 +189,8 @@ type call struct {
 	// check, if set, says what is wrong with it ("" if nothing).
 	out   any
 	check func() string
+	// header, if set, receives the answer's headers before check runs.
+	header *http.Header
 }
 
 // answer is what came back from a successful call.
@@ -198,9 +205,9 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 	if c.gate != nil {
 		if err := c.gate(ctx, k.ep); err != nil {
 			if classOf(err) != nil {
-				return answer{}, fmt.Errorf("mapbox %s: not sent: %w", k.ep, err)
+				return answer{}, fmt.Errorf("mapbox %s: not sent: %w", k.ep, notSentError{err})
 			}
-			return answer{}, fmt.Errorf("mapbox %s: not sent: %w: %w", k.ep, ErrTransient, err)
+			return answer{}, fmt.Errorf("mapbox %s: not sent: %w: %w", k.ep, ErrTransient, notSentError{err})
 		}
 	}
 	path := "/uploads/v1/" + url.PathEscape(c.username) + k.path
@@ -219,10 +226,12 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 		body = bytes.NewReader(k.body)
 	}
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, k.method, u.String(), body)
+	var conn connWatch
+	req, err := http.NewRequestWithContext(conn.watch(ctx), k.method, u.String(), body)
 	if err != nil {
 		// Only an invalid method or URL gets here; neither is quoted.
-		return answer{}, &APIError{Endpoint: k.ep, Method: k.method, Path: path, class: ErrInvalid, Message: "cannot build the request"}
+		return answer{}, &APIError{Endpoint: k.ep, Method: k.method, Path: path, class: ErrInvalid, Message: "cannot build the request",
+			cause: notSentError{errors.New("not sent")}}
 	}
 	if k.body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -232,10 +241,18 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 
 	var a answer
 	var rl RateLimit
+	var serverNow, got time.Time
 	resp, err := c.http.Do(req)
 	if err == nil {
+		got = time.Now()
 		a.status = resp.StatusCode
-		rl = ParseRateLimit(resp.Header, time.Now())
+		rl = ParseRateLimit(resp.Header, got)
+		if serverNow = serverTime(resp.Header); !serverNow.IsZero() {
+			c.clock.sample(serverNow, start, got)
+		}
+		if k.header != nil {
+			*k.header = resp.Header
+		}
 		a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
 	}
@@ -243,8 +260,12 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 	switch {
 	case err != nil:
 		apiErr = c.transportError(k, path, a.status, rl, err)
+		if a.status == 0 && conn.neverConnected(err) {
+			apiErr.cause = notSentError{apiErr.cause}
+		}
 	case !contains(k.want, a.status):
 		apiErr = c.statusError(k.ep, k.method, path, a.status, rl, a.body)
+		retryAtLocal(apiErr, serverNow, got)
 	case k.out != nil:
 		msg := ""
 		if json.Unmarshal(a.body, k.out) != nil {
@@ -267,7 +288,7 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 			"status", a.status, "duration", dur)
 	}
 	if c.observe != nil {
-		c.observe(Exchange{Endpoint: k.ep, Status: a.status, RateLimit: rl, Start: start, Duration: dur, Err: result})
+		c.observe(Exchange{Endpoint: k.ep, Status: a.status, RateLimit: rl, Start: start, Duration: dur, ServerTime: serverNow, Err: result})
 	}
 	if apiErr != nil {
 		return a, apiErr

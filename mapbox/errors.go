@@ -36,3 +36,31 @@ var (
 	// needed, and a multipart upload made with the old ones cannot be resumed.
 	ErrCredentialsExpired = errors.New("mapbox: staging credentials expired")
 )
+
+// NotSent reports whether err proves that the request never reached Mapbox,
+// so that whatever it asked for (a create, above all) did not happen. It is
+// true, whatever the error class, when:
+//
+//   - Options.Gate refused the request (the rate budget never let it out, or
+//     the context ended while it waited there);
+//   - no connection was ever established for it: the dial failed (connection
+//     refused, DNS failure, dial timeout, a proxy that could not be reached)
+//     and net/http reported no connection to the request at all;
+//   - the Client refused it before sending (an empty upload id, a limit out
+//     of range, a request that cannot be built).
+//
+// It is false for every answer, whatever its status (a 4xx or 429 says that
+// Mapbox refused the request, which the class tells), and for every failure
+// after a connection was handed to the request: a reset, an EOF, a timeout
+// waiting for the answer or a cancelled context may come after Mapbox acted.
+// False is "maybe sent", never "sent".
+func NotSent(err error) bool {
+	var ns notSentError
+	return errors.As(err, &ns)
+}
+
+// notSentError marks, in an error's chain, a request that never left.
+type notSentError struct{ err error }
+
+func (e notSentError) Error() string { return e.err.Error() }
+func (e notSentError) Unwrap() error { return e.err }

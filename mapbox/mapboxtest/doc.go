@@ -34,33 +34,59 @@
 // named an error message. A failed upload shows complete false and its error.
 // List answers newest first (reverse=true flips), limit 1..100 (default 10:
 // Mapbox documents none, a small one catches clients that rely on it),
-// capped at 1 MB of JSON; no pagination. Delete answers 204 once the upload
-// has ended (succeeded or failed), 422 "still processing" before, 404 after.
+// capped at 1 MB of JSON (at least one upload a page). It pages as Mapbox
+// documents for its list endpoints: when uploads remain after a page,
+// whether the limit or the size cap ended it, the answer carries
+// Link: <URL>; rel="next", the request's URL (without the token) with an
+// opaque start cursor; no Link on the last page; a start the server does
+// not know is 422 "Invalid start key". The cursor names the last upload of
+// the page (deleted ones keep their place), so uploads created between two
+// page fetches never shift the later pages: newest first they show only on
+// a new first page, oldest first at the end of the walk. Delete answers 204
+// once the upload has ended (succeeded or failed), 422 "still processing"
+// before, 404 after.
+//
+// Every answer's Date header is the server clock (Options.Now), set when
+// the answer is made, so a client can learn a clock that is not its own.
 //
 // The rate limit (Options.RateLimit per RateWindow) is one window for the
 // account, fixed by default or sliding. Every authenticated request counts,
 // whatever the endpoint; requests refused with 429 do not count. The three
 // X-Rate-Limit-* headers are on every authenticated answer when a limit is
 // set; Retry-After only if Options.RetryAfter (Mapbox documents none).
+// RateLimitFor(d) opens a 429 window: every authenticated request is
+// refused, with the three headers and the window's end as the reset, until
+// d has passed on the server clock.
 //
 // # Faults, settable at any time
 //
-// FailNext (a burst of 5xx, per endpoint or all), SetFailureRate (a seeded
-// random fraction of 5xx), DropNext (close the connection without an
-// answer), GarbleNext (a 200 with an HTML body, as a captive portal
+// Before the request takes effect: FailNext (a burst of 5xx, per endpoint
+// or all), SetFailureRate (a seeded random fraction of 5xx), DropNext
+// (close the connection without an answer). After it took effect:
+// FailAfterNext (the upload is created, the credentials minted, the delete
+// done, but the client gets a 5xx) and DropAfterNext (the same, the answer
+// lost with its connection); Request.RealStatus keeps the answer the client
+// never saw. And GarbleNext (a 200 with an HTML body, as a captive portal
 // answers), SetDelay (slow answers; real time), CorruptNextCredentials
 // (credentials whose session token S3 rejects with InvalidToken; expiry
 // proper comes from Options.CredentialLifetime and the store's clock, or
-// MemStorage.ExpireCredentials) and
-// SetUnreachable (every connection closed). Injected 5xx and drops come
-// before the token check and are not rate-counted. Note that net/http
-// retries an idempotent request (GET, DELETE without body) once by itself
-// when a reused connection is dropped: DropNext(ep, 1) on status or list is
-// absorbed; use 2 or more, or drop a POST.
+// MemStorage.ExpireCredentials), SetUnreachable (every connection closed)
+// and RateLimitFor (above). Injected 5xx and drops that strike first come
+// before the token check and are not rate-counted; after-effect faults let
+// the request go the whole way, rate count included. Note that net/http
+// sends a replayable request (a GET) again by itself when a reused
+// connection is dropped: DropNext(ep, 1) or DropAfterNext(ep, 1) on status
+// or list is absorbed; use 2 or more, or drop a POST.
 //
 // Requests, Counts and StatusCounts read the request log (the token is
-// removed from it); Uploads lists every upload created, with the SHA-256 of
-// its content, so a test can prove each file was uploaded exactly once.
+// removed from it; a request whose connection was dropped is logged before
+// the drop). Uploads lists every upload created, with the SHA-256 of its
+// content, when it finished (Finished) and whether it succeeded (Complete),
+// so a test can prove each file was uploaded exactly once. Holds(tileset)
+// is the upload whose success came last for the tileset: what the tileset
+// holds now, whatever the client heard. Since a create is refused while the
+// tileset has an upload processing, the uploads of one tileset never
+// overlap, and finish order is creation order.
 //
 // # MemStorage
 //

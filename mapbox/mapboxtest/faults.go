@@ -16,7 +16,10 @@ type faults struct {
 	failNext    []countdown
 	dropNext    []countdown
 	garbleNext  []countdown
+	afterNext   []countdown // FailAfterNext (status) and DropAfterNext (status 0)
 	corruptNext int
+	// limitedUntil is the end of a RateLimitFor window, on the server clock.
+	limitedUntil time.Time
 }
 
 // countdown is "the next n requests to ep (any endpoint if ep is empty)".
@@ -41,11 +44,77 @@ func take(cs []countdown, ep mapbox.Endpoint) (countdown, []countdown, bool) {
 }
 
 // FailNext makes the next n answers to ep (every endpoint if ep is "")
-// HTTP status (a 5xx, e.g. 500 or 503), before any token check.
+// HTTP status (a 5xx, e.g. 500 or 503; anything else becomes 500), before
+// any token check: the requests do not take effect (no upload is created,
+// no credentials minted), as when a load balancer finds no backend.
 func (s *Server) FailNext(ep mapbox.Endpoint, n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.failNext = append(s.faults.failNext, countdown{ep: ep, n: n, status: status})
+}
+
+// FailAfterNext makes the next n requests to ep (every endpoint if ep is
+// "") take effect, and then answers them HTTP status (a 5xx, e.g. 502 or
+// 504; anything else becomes 500) instead of the real answer: the upload IS
+// created, the credentials ARE minted, the delete IS done, but the client
+// sees a failure, as when a gateway times out on a backend that finished.
+// The request goes the whole way (token, rate limit, validation) and its
+// real outcome, whatever it was, is lost: Request.RealStatus keeps it.
+// FailNext and DropNext, which strike first, do not consume it.
+func (s *Server) FailAfterNext(ep mapbox.Endpoint, n, status int) {
+	if status < 500 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.afterNext = append(s.faults.afterNext, countdown{ep: ep, n: n, status: status})
+}
+
+// DropAfterNext is FailAfterNext with the connection closed (reset) instead
+// of an answer: the request takes effect and its answer is lost. As with
+// DropNext, net/http sends a GET again by itself when a kept-alive
+// connection is dropped, and that retry is served normally.
+func (s *Server) DropAfterNext(ep mapbox.Endpoint, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.afterNext = append(s.faults.afterNext, countdown{ep: ep, n: n})
+}
+
+// RateLimitFor answers every authenticated request 429 until d has passed
+// on the server clock (Options.Now), as when another client sharing the
+// account spent its budget: a 429 window. The answers carry
+// X-Rate-Limit-Interval (Options.RateWindow), X-Rate-Limit-Limit
+// (Options.RateLimit, or Mapbox's documented default of 30 when the server
+// is unlimited) and X-Rate-Limit-Reset at the end of the window, and
+// Retry-After if Options.RetryAfter. Refused requests do not count against
+// the ordinary limit, which applies again afterwards. d <= 0 ends the
+// window; ClearFaults too.
+func (s *Server) RateLimitFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.limitedUntil = time.Time{}
+	if d > 0 {
+		s.faults.limitedUntil = s.now().Add(d)
+	}
+}
+
+// takeAfter consumes one after-effect fault for ep, if any.
+func (s *Server) takeAfter(ep mapbox.Endpoint) (countdown, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, rest, ok := take(s.faults.afterNext, ep)
+	s.faults.afterNext = rest
+	return c, ok
+}
+
+// answer replaces the real answer of a request under an after-effect fault:
+// its status, or a dropped connection when the status is 0.
+func (c countdown) answer(w *recorder) {
+	if c.status == 0 {
+		w.drop()
+		return
+	}
+	writeMessage(w, c.status, "%s", http.StatusText(c.status))
 }
 
 // SetFailureRate makes a fraction p (0..1) of the answers HTTP status,

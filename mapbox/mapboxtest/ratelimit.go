@@ -23,16 +23,27 @@ type rateWindow struct {
 	admitted []time.Time // sliding window: admission times, oldest first
 }
 
+// forcedLimit is the X-Rate-Limit-Limit of a RateLimitFor window on a
+// server without a limit: Mapbox's documented default.
+const forcedLimit = 30
+
 // admit counts the request against the rate limit, sets the rate-limit
 // headers on w, and reports whether the request may proceed.
 func (s *Server) admit(w http.ResponseWriter) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	limit, window := s.opts.RateLimit, s.opts.RateWindow
+	now := s.now()
+	if until := s.faults.limitedUntil; now.Before(until) {
+		if limit <= 0 {
+			limit = forcedLimit
+		}
+		s.rateHeaders(w, now, limit, until, false)
+		return false
+	}
 	if limit <= 0 {
 		return true
 	}
-	now := s.now()
 	rw := &s.window
 	var ok bool
 	var reset time.Time
@@ -57,6 +68,13 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 		}
 		reset = rw.start.Add(window)
 	}
+	s.rateHeaders(w, now, limit, reset, ok)
+	return ok
+}
+
+// rateHeaders sets the rate-limit headers of an answer made at now.
+func (s *Server) rateHeaders(w http.ResponseWriter, now time.Time, limit int, reset time.Time, ok bool) {
+	window := s.opts.RateWindow
 	h := w.Header()
 	h.Set("X-Rate-Limit-Interval", strconv.Itoa(int(math.Ceil(window.Seconds()))))
 	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
@@ -66,5 +84,4 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 		wait := int64(math.Ceil(reset.Sub(now).Seconds()))
 		h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
 	}
-	return ok
 }

@@ -20,24 +20,46 @@ type Request struct {
 	Query url.Values
 	// Status is the answer's status; 0 when the connection was dropped.
 	Status int
+	// RealStatus is, for a request that FailAfterNext or DropAfterNext
+	// served for real and then answered otherwise, the status of the real
+	// answer, which the client never saw; 0 for every other request.
+	RealStatus int
 }
 
-// recorder captures the status of an answer and can drop the connection.
+// recorder captures the status of an answer, stamps its Date header from
+// the server clock, and can drop the connection. It logs the request once,
+// when the handler ends or before it drops the connection: a test that saw
+// the drop finds the request in the log.
 type recorder struct {
 	http.ResponseWriter
+	now    func() time.Time
 	status int
+	real   int    // the real answer's status, under an after-effect fault
+	log    func() // logs the request; set by serve
+	logged bool
 }
 
+// flushLog logs the request if it was not yet.
+func (w *recorder) flushLog() {
+	if !w.logged && w.log != nil {
+		w.logged = true
+		w.log()
+	}
+}
+
+// WriteHeader sets Date from the server clock when the answer is made:
+// net/http adds one from the real clock only when it is absent.
 func (w *recorder) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		w.Header().Set("Date", w.now().UTC().Format(http.TimeFormat))
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -52,6 +74,7 @@ func (w *recorder) drop() {
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
+	w.flushLog()
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetLinger(0) // a reset, like a dying load balancer
 	}
@@ -67,7 +90,7 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (s *Server) record(r *http.Request, ep mapbox.Endpoint, w *recorder, start time.Time) {
 	q := r.URL.Query()
 	q.Del("access_token")
-	req := Request{Time: start, Method: r.Method, Path: r.URL.Path, Endpoint: ep, Query: q, Status: w.status}
+	req := Request{Time: start, Method: r.Method, Path: r.URL.Path, Endpoint: ep, Query: q, Status: w.status, RealStatus: w.real}
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
 	s.mu.Unlock()

@@ -73,6 +73,7 @@ type Server struct {
 	requests        []Request
 	pcg             *rand.PCG
 	rng             *rand.Rand
+	listCap         int // bytes of JSON a list answer may hold
 }
 
 type account struct {
@@ -115,6 +116,7 @@ func New(o Options) *Server {
 		outcomes:        map[string]string{},
 		contentOutcomes: map[string]string{},
 		pcg:             rand.NewPCG(1, 2),
+		listCap:         maxListBytes,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -231,19 +233,34 @@ func scopeFor(ep mapbox.Endpoint) string {
 	return ScopeWrite
 }
 
-// serve is the whole request path: faults, routing, token, rate limit,
-// account, scope, then the endpoint.
+// serve is the whole request path: faults that strike before the request
+// takes effect, then the request (routing, token, rate limit, account,
+// scope, the endpoint), its answer replaced or lost under an after-effect
+// fault.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	ep, user, id, known := route(r)
-	rec := &recorder{ResponseWriter: w}
-	defer func() { s.record(r, ep, rec, start) }()
+	rec := &recorder{ResponseWriter: w, now: s.now}
+	rec.log = func() { s.record(r, ep, rec, start) }
+	defer rec.flushLog()
 
 	if s.injectFault(rec, r, ep) {
 		return
 	}
+	if after, ok := s.takeAfter(ep); ok {
+		served := httptest.NewRecorder()
+		s.handle(served, r, ep, user, id, known)
+		rec.real = served.Code
+		after.answer(rec)
+		return
+	}
+	s.handle(rec, r, ep, user, id, known)
+}
+
+// handle serves a request that no fault stopped.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, ep mapbox.Endpoint, user, id string, known bool) {
 	if !known {
-		writeMessage(rec, http.StatusNotFound, "Not Found")
+		writeMessage(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	token := r.URL.Query().Get("access_token")
@@ -252,35 +269,35 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch {
 	case token == "":
-		writeMessage(rec, http.StatusUnauthorized, "Not Authorized - No Token")
+		writeMessage(w, http.StatusUnauthorized, "Not Authorized - No Token")
 		return
 	case !valid:
-		writeMessage(rec, http.StatusUnauthorized, "Not Authorized - Invalid Token")
+		writeMessage(w, http.StatusUnauthorized, "Not Authorized - Invalid Token")
 		return
 	}
-	if !s.admit(rec) {
-		writeMessage(rec, http.StatusTooManyRequests, "Too Many Requests")
+	if !s.admit(w) {
+		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
 	}
 	if user != acct.username {
-		writeMessage(rec, http.StatusUnauthorized, "Not Authorized - Invalid Token")
+		writeMessage(w, http.StatusUnauthorized, "Not Authorized - Invalid Token")
 		return
 	}
 	if !acct.scopes[scopeFor(ep)] {
 		// Mapbox hides what a token may not see: 404, not 403.
-		writeMessage(rec, http.StatusNotFound, "Not Found")
+		writeMessage(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	switch ep {
 	case mapbox.EndpointCredentials:
-		s.credentials(rec, r)
+		s.credentials(w, r)
 	case mapbox.EndpointCreate:
-		s.create(rec, r)
+		s.create(w, r)
 	case mapbox.EndpointStatus:
-		s.status(rec, id)
+		s.status(w, id)
 	case mapbox.EndpointList:
-		s.list(rec, r)
+		s.list(w, r)
 	case mapbox.EndpointDelete:
-		s.delete(rec, id)
+		s.delete(w, id)
 	}
 }

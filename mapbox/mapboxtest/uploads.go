@@ -13,8 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +29,7 @@ var tilesetID = regexp.MustCompile(`^[a-z0-9-_]{1,32}\.[a-z0-9-_]{1,32}$`)
 // upload is one created upload. Its progress is computed from the clock.
 type upload struct {
 	id, tileset, name, owner, key string
+	seq                           int    // its index in Server.order
 	sha256                        string // of the staged content at create time; "" if missing
 	size                          int64
 	created                       time.Time
@@ -42,7 +41,15 @@ type upload struct {
 
 // done reports whether processing has ended at now.
 func (u *upload) done(now time.Time) bool {
-	return u.missing || !now.Before(u.created.Add(u.processing))
+	return u.missing || !now.Before(u.finish())
+}
+
+// finish is when processing ends: at once for a missing object.
+func (u *upload) finish() time.Time {
+	if u.missing {
+		return u.created
+	}
+	return u.created.Add(u.processing)
 }
 
 // view renders the upload as Mapbox shows it at now.
@@ -53,45 +60,15 @@ func (u *upload) view(now time.Time) mapbox.Upload {
 	case u.done(now) && u.failure != "":
 		msg := u.failure
 		v.Error = &msg
-		if !u.missing {
-			v.Modified = u.created.Add(u.processing).UTC()
-		}
+		v.Modified = u.finish().UTC()
 	case u.done(now):
 		v.Complete, v.Progress = true, 1
-		v.Modified = u.created.Add(u.processing).UTC()
+		v.Modified = u.finish().UTC()
 	default:
 		v.Progress = float64(now.Sub(u.created)) / float64(u.processing)
 		v.Progress = float64(int(v.Progress*100)) / 100
 	}
 	return v
-}
-
-// UploadRecord is what the server knows of one created upload.
-type UploadRecord struct {
-	ID      string
-	Tileset string
-	Key     string
-	// SHA256 is the hex SHA-256 of the staged object when the upload was
-	// created; empty when the object did not exist.
-	SHA256  string
-	Size    int64
-	Created time.Time
-	// Error is the processing outcome ("" for success), decided at create.
-	Error   string
-	Deleted bool
-}
-
-// Uploads lists every upload created, in creation order, deleted ones
-// included: the record that proves each file was uploaded exactly once.
-func (s *Server) Uploads() []UploadRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]UploadRecord, 0, len(s.order))
-	for _, u := range s.order {
-		out = append(out, UploadRecord{ID: u.id, Tileset: u.tileset, Key: u.key, SHA256: u.sha256,
-			Size: u.size, Created: u.created, Error: u.failure, Deleted: u.deleted})
-	}
-	return out
 }
 
 // SetOutcome makes uploads to tileset created from now on fail with errMsg
@@ -219,7 +196,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u := &upload{id: randomID(12), tileset: req.Tileset, name: req.Name, owner: s.opts.Username, key: key,
-		sha256: sum, size: size, created: now, processing: s.opts.ProcessingTime, missing: missing}
+		seq: len(s.order), sha256: sum, size: size, created: now, processing: s.opts.ProcessingTime, missing: missing}
 	if u.name == "" {
 		u.name = strings.TrimPrefix(req.Tileset, s.opts.Username+".")
 	}
@@ -285,60 +262,6 @@ func (s *Server) status(w http.ResponseWriter, id string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-// maxListBytes caps a list answer, as Mapbox does.
-const maxListBytes = 1 << 20
-
-// DefaultListLimit is the number of uploads listed without a limit parameter.
-// Mapbox does not document its default; a small one catches clients that
-// rely on it.
-const DefaultListLimit = 10
-
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := DefaultListLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > mapbox.MaxListLimit {
-			writeMessage(w, http.StatusUnprocessableEntity, "limit must be an integer between 1 and %d", mapbox.MaxListLimit)
-			return
-		}
-		limit = n
-	}
-	reverse := false
-	if v := q.Get("reverse"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeMessage(w, http.StatusUnprocessableEntity, "reverse must be true or false")
-			return
-		}
-		reverse = b
-	}
-	s.mu.Lock()
-	now := s.now()
-	var out []mapbox.Upload
-	for _, u := range slices.Backward(s.order) { // newest first
-		if !u.deleted {
-			out = append(out, u.view(now))
-		}
-	}
-	s.mu.Unlock()
-	if reverse {
-		slices.Reverse(out)
-	}
-	out = out[:min(limit, len(out))]
-	for len(out) > 0 {
-		b, _ := json.Marshal(out)
-		if len(b) <= maxListBytes {
-			break
-		}
-		out = out[:len(out)-1]
-	}
-	if out == nil {
-		out = []mapbox.Upload{}
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) delete(w http.ResponseWriter, id string) {
