@@ -69,7 +69,7 @@ func BenchmarkHash(b *testing.B) {
 	p := randomFile(b, b.TempDir(), size)
 	defer os.Remove(p)
 	var ours, theirs string
-	tOurs := best(b, func() (err error) { ours, _, err = syncer.HashFile(p); return err })
+	tOurs := best(b, func() (err error) { ours, _, err = syncer.HashFile(context.Background(), p); return err })
 	tTheirs := best(b, func() error {
 		out, err := exec.Command("sha256sum", p).Output()
 		theirs, _, _ = strings.Cut(string(out), " ")

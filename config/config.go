@@ -86,6 +86,9 @@ type Watch struct {
 	Settle         time.Duration
 	RescanInterval time.Duration
 	Recursive      bool
+	// FollowLinks follows links whose target is outside the folder; by
+	// default they are ignored (links that stay inside are always followed).
+	FollowLinks bool
 	// Ignore holds the user's globs; the built-in defaults are always applied too.
 	Ignore  []string
 	ignores []*Glob
@@ -154,6 +157,7 @@ type watchYAML struct {
 	Settle         string   `yaml:"settle"`
 	RescanInterval string   `yaml:"rescan_interval"`
 	Recursive      *bool    `yaml:"recursive"`
+	FollowLinks    bool     `yaml:"follow_links"`
 	Ignore         []string `yaml:"ignore"`
 }
 
@@ -295,6 +299,7 @@ func (p *parser) watch(at string, raw watchYAML, base string) *Watch {
 	if raw.Recursive != nil {
 		w.Recursive = *raw.Recursive
 	}
+	w.FollowLinks = raw.FollowLinks
 	for j, pat := range raw.Ignore {
 		g, err := CompileGlob(pat)
 		if err != nil {

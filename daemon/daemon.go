@@ -122,7 +122,7 @@ func (d *Daemon) build(opts Options) error {
 	}
 	for _, w := range cfg.Watch {
 		ww, err := watcher.New(watcher.Options{
-			Root: w.Path, Mode: watcher.Mode(w.Mode), Recursive: w.Recursive,
+			Root: w.Path, Mode: watcher.Mode(w.Mode), Recursive: w.Recursive, FollowLinks: w.FollowLinks,
 			PollInterval: w.PollInterval, Settle: w.Settle, RescanInterval: w.RescanInterval,
 			Ignore: func(rel string, isDir bool) (string, bool) { return plan.Ignore(w, rel, isDir) },
 			FileID: state.FileIdentity,

@@ -6,6 +6,13 @@
 // 1,000,000,000 bytes): where Mapbox may mean binary units the decimal reading
 // is the stricter, and refusing a borderline file locally costs nothing while
 // sending it costs a billed failure.
+//
+// A shapefile's size rule counts every part: the .shp and .dbf within
+// Mapbox's 260 MB, and all the parts together within ShapefileTotalLimit
+// (twice that), so a sidecar of any size cannot ride along into the spool
+// or the upload. A bare shapefile is zipped from parts opened once each
+// (OpenShapefile, with the caller's rules on links and special files), whose
+// sizes are those checked and whose descriptors are those read.
 package format
 
 import (
@@ -21,6 +28,15 @@ type Format struct {
 	Exts  []string // lower-case, with the dot
 	Limit int64    // bytes; for a shapefile, the .shp and .dbf together, uncompressed
 }
+
+// ShapefileTotalLimit bounds every part of a shapefile together,
+// uncompressed: the .shp and .dbf within Shapefile.Limit (Mapbox's own
+// rule) and the rest (.shx, indexes, projection, metadata) within as much
+// again. Every part counts, so an index or metadata file of any size beside
+// a small shapefile cannot fill the spool it is zipped into, nor the
+// upload. A .shx is at most two thirds of its .shp, and the indexes a
+// fraction of it: a shapefile Mapbox takes fits.
+const ShapefileTotalLimit = 2 * 260 * mb
 
 const (
 	mb = 1000 * 1000
@@ -97,8 +113,8 @@ func MissingShapefileParts(shp string, exists func(path string) bool) []string {
 }
 
 // ZippedShapefile inspects a .zip: it must hold a .shp with its .shx and .dbf,
-// and the .shp and .dbf together, uncompressed, must fit Shapefile.Limit.
-// It reads only the zip's central directory. It returns the reason to refuse
+// and its entries' uncompressed sizes must pass ShapefileSizeRefusal (every
+// entry counts). It reads only the zip's central directory. It returns the reason to refuse
 // the file, or "".
 func ZippedShapefile(file string) (refusal string, err error) {
 	zr, err := zip.OpenReader(file)
@@ -107,18 +123,15 @@ func ZippedShapefile(file string) (refusal string, err error) {
 	}
 	defer zr.Close()
 	have := map[string]bool{}
-	var size uint64
 	var shp string
+	var sizes []PartSize
 	for _, f := range zr.File {
 		name := strings.ToLower(f.Name)
 		have[name] = true
-		switch path.Ext(name) {
-		case ".shp":
+		if path.Ext(name) == ".shp" {
 			shp = name
-			size += f.UncompressedSize64
-		case ".dbf":
-			size += f.UncompressedSize64
 		}
+		sizes = append(sizes, PartSize{Name: path.Base(f.Name), Size: int64(min(f.UncompressedSize64, 1<<62))})
 	}
 	if shp == "" {
 		return "zip holds no shapefile (.shp)", nil
@@ -126,14 +139,45 @@ func ZippedShapefile(file string) (refusal string, err error) {
 	if missing := MissingShapefileParts(shp, func(p string) bool { return have[strings.ToLower(p)] }); len(missing) > 0 {
 		return fmt.Sprintf("incomplete shapefile in zip (missing %s)", strings.Join(missing, ", ")), nil
 	}
-	if size > uint64(Shapefile.Limit) {
-		return fmt.Sprintf("too large for Shapefile (.shp and .dbf are %s uncompressed, limit %s)", humanBytes(int64(size)), LimitString(Shapefile.Limit)), nil
-	}
-	return "", nil
+	return ShapefileSizeRefusal(sizes), nil
 }
 
-// humanBytes prints a size in decimal units, as the limits are written.
-func humanBytes(n int64) string {
+// PartSize is the name and uncompressed size of a part of a shapefile.
+type PartSize struct {
+	Name string
+	Size int64
+}
+
+// ShapefileSizeRefusal applies the size rule to a shapefile's parts (all of
+// them, the .shp included): the .shp and .dbf together within
+// Shapefile.Limit, and every part together within ShapefileTotalLimit. It
+// returns the reason to refuse, naming the largest part when the total is
+// over, or "".
+func ShapefileSizeRefusal(parts []PartSize) string {
+	var shpDbf, total int64
+	var largest PartSize
+	for _, p := range parts {
+		switch strings.ToLower(path.Ext(p.Name)) {
+		case ".shp", ".dbf":
+			shpDbf += p.Size
+		}
+		total += p.Size
+		if p.Size > largest.Size {
+			largest = p
+		}
+	}
+	if shpDbf > Shapefile.Limit {
+		return fmt.Sprintf("too large for Shapefile (.shp and .dbf are %s uncompressed, limit %s)", HumanBytes(shpDbf), LimitString(Shapefile.Limit))
+	}
+	if total > ShapefileTotalLimit {
+		return fmt.Sprintf("too large for Shapefile (its parts are %s together uncompressed, limit %s; %s is %s)",
+			HumanBytes(total), LimitString(ShapefileTotalLimit), largest.Name, HumanBytes(largest.Size))
+	}
+	return ""
+}
+
+// HumanBytes prints a size in decimal units, as the limits are written.
+func HumanBytes(n int64) string {
 	switch {
 	case n >= gb:
 		return fmt.Sprintf("%.1f GB", float64(n)/gb)
@@ -160,7 +204,7 @@ func Check(name string, size int64) (Format, string) {
 		return f, "empty file"
 	}
 	if size > f.Limit {
-		return f, fmt.Sprintf("too large for %s (%s, limit %s)", f.Name, humanBytes(size), LimitString(f.Limit))
+		return f, fmt.Sprintf("too large for %s (%s, limit %s)", f.Name, HumanBytes(size), LimitString(f.Limit))
 	}
 	return f, ""
 }

@@ -4,7 +4,8 @@
 // syncer refuses by the same rules before spending an API request.
 //
 // The order of the questions is fixed: is the file ignored (a temporary or lock
-// file, or one of the watch folder's ignore globs)? is it a shapefile part that
+// file, or one of the watch folder's ignore globs, or a link whose target is
+// outside the watch folder, unless it says follow_links)? is it a shapefile part that
 // travels with its .shp? which rule matches, and does it say skip? can Mapbox
 // take it (type, size, a complete shapefile)? Files that pass are uploaded. A
 // tileset that two files map to is a conflict: the daemon would upload both and
@@ -65,9 +66,30 @@ func Ignore(w *config.Watch, rel string, isDir bool) (string, bool) {
 	return w.Ignored(rel)
 }
 
-// Decide plans one file that is not ignored. abs is its path on disk (read only
-// for a .zip's directory), size its size, siblings the names beside it.
+// LinkLeaves is the reason given for a link whose target is outside its
+// watch folder, which is not followed unless the folder says follow_links.
+const LinkLeaves = "link leaves the watch folder"
+
+// Decide plans one file that is not ignored by name. abs is its path on
+// disk (looked at to tell a link that leaves the watch folder, and for a
+// .zip's directory and a shapefile's parts), size its size, siblings the
+// names beside it.
 func Decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, siblings Siblings) Decision {
+	if !w.FollowLinks && watcher.LinkLeaves(w.Path, abs) && !isDir(abs) {
+		return Decision{Watch: w.Path, Path: rel, Size: size, Action: Ignored, Reason: LinkLeaves}
+	}
+	// A link to a folder was reported as a file and is one no longer: the
+	// caller cannot read it (watcher.Folder refuses it) and tries again.
+	return decide(cfg, w, rel, abs, size, siblings)
+}
+
+func isDir(abs string) bool {
+	fi, err := os.Stat(abs)
+	return err == nil && fi.IsDir()
+}
+
+// decide is Decide for a file known not to be a link that leaves.
+func decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, siblings Siblings) Decision {
 	d := Decision{Watch: w.Path, Path: rel, Size: size}
 	base := path.Base(rel)
 	if shp, ok := format.ShapefileSidecar(base); ok {
@@ -92,7 +114,7 @@ func Decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 	f, refusal := format.Check(base, size)
 	d.Format = f.Name
 	if refusal == "" {
-		refusal = checkShapefile(abs, base, size, siblings)
+		refusal = checkShapefile(w, abs, base, size, siblings)
 	}
 	if refusal != "" {
 		d.Action, d.Reason = Refused, refusal
@@ -102,7 +124,7 @@ func Decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 	return d
 }
 
-func checkShapefile(abs, base string, size int64, siblings Siblings) string {
+func checkShapefile(w *config.Watch, abs, base string, size int64, siblings Siblings) string {
 	switch strings.ToLower(path.Ext(base)) {
 	case ".zip":
 		refusal, err := format.ZippedShapefile(abs)
@@ -114,10 +136,20 @@ func checkShapefile(abs, base string, size int64, siblings Siblings) string {
 		if missing := format.MissingShapefileParts(base, siblings); len(missing) > 0 {
 			return fmt.Sprintf("incomplete shapefile (missing %s)", strings.Join(missing, ", "))
 		}
-		stem := strings.TrimSuffix(abs, filepath.Ext(abs))
-		if fi, err := os.Stat(stem + ".dbf"); err == nil && size+fi.Size() > format.Shapefile.Limit {
-			return fmt.Sprintf("too large for Shapefile (.shp and .dbf over %s)", format.LimitString(format.Shapefile.Limit))
+		parts, err := format.ShapefileParts(abs)
+		if err != nil {
+			return "incomplete shapefile: " + err.Error()
 		}
+		sizes := []format.PartSize{{Name: base, Size: size}}
+		for _, p := range parts[1:] {
+			if !w.FollowLinks && watcher.LinkLeaves(w.Path, p) {
+				return fmt.Sprintf("its part %s: %s", filepath.Base(p), LinkLeaves)
+			}
+			if fi, err := os.Stat(p); err == nil {
+				sizes = append(sizes, format.PartSize{Name: filepath.Base(p), Size: fi.Size()})
+			}
+		}
+		return format.ShapefileSizeRefusal(sizes)
 	}
 	return ""
 }
@@ -200,7 +232,8 @@ func decideEntry(cfg *config.Config, w *config.Watch, e fs.DirEntry, rel, abs st
 	if err != nil {
 		return Decision{Watch: w.Path, Path: rel, Action: Refused, Reason: "unreadable: " + err.Error()}, false
 	}
-	isDir := info.IsDir() && e.Type()&fs.ModeSymlink == 0
+	link := e.Type()&fs.ModeSymlink != 0
+	isDir := info.IsDir() && !link
 	if pat, ok := Ignore(w, rel, isDir); ok {
 		if isDir {
 			rel += "/"
@@ -210,12 +243,16 @@ func decideEntry(cfg *config.Config, w *config.Watch, e fs.DirEntry, rel, abs st
 	switch {
 	case isDir:
 		return Decision{}, true
+	case link && !w.FollowLinks && watcher.LinkLeaves(w.Path, abs):
+		return Decision{Watch: w.Path, Path: rel, Size: info.Size(), Action: Ignored, Reason: LinkLeaves}, false
 	case info.IsDir(): // a link to a folder
 		return Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "symbolic link to a folder (not followed)"}, false
 	case !info.Mode().IsRegular():
+		// Devices, pipes, sockets; on Windows, junctions and other reparse
+		// points that are not symbolic links (never followed).
 		return Decision{Watch: w.Path, Path: rel, Action: Ignored, Reason: "not a regular file"}, false
 	}
-	d = Decide(cfg, w, rel, abs, info.Size(), siblings)
+	d = decide(cfg, w, rel, abs, info.Size(), siblings)
 	d.Info = info
 	return d, false
 }

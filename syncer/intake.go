@@ -182,6 +182,9 @@ func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Deci
 	log := s.log.With("path", abs) // past the cheap skip: worth its allocation
 	sendPath, sha, size, err := s.content(ctx, abs)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: not a file that cannot be read
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // gone: its removal is reported
 		}
@@ -240,15 +243,78 @@ func (s *Syncer) notUploaded(log *slog.Logger, key state.FileKey, d plan.Decisio
 // content returns the path of the bytes to send for the file at abs, their
 // SHA-256 and size: the file itself, or for a shapefile a zip of it and its
 // parts, made in the spool folder and named by its hash.
+//
+// Every file is opened once, through its watch folder (watcher.Folder): a
+// link whose target is outside the folder is refused unless the folder
+// follows links (watcher.ErrLinkLeaves), and anything but a regular file is
+// refused without blocking (watcher.ErrNotRegular); the bytes hashed or
+// zipped are read from the descriptors so checked. Hashing and zipping check
+// ctx between chunks and return its error once it is done.
 func (s *Syncer) content(ctx context.Context, abs string) (sendPath, sha string, size int64, err error) {
+	folder, rel, err := s.folderOf(abs)
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer folder.Close()
 	if !strings.EqualFold(filepath.Ext(abs), ".shp") {
-		sha, size, err = HashFile(abs)
+		f, _, err := folder.Open(rel)
+		if err != nil {
+			return "", "", 0, err
+		}
+		defer f.Close()
+		sha, size, err = hashReader(ctx, f)
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("hash %s: %w", abs, err)
+		}
 		return abs, sha, size, err
 	}
-	return s.zipShapefile(abs)
+	return s.zipFrom(ctx, folder, abs)
 }
 
-func (s *Syncer) zipShapefile(shp string) (string, string, int64, error) {
+// folderOf opens the watch folder holding abs and returns abs relative to it.
+func (s *Syncer) folderOf(abs string) (*watcher.Folder, string, error) {
+	w, rel, ok := s.cfg.WatchFor(abs)
+	if !ok {
+		return nil, "", fmt.Errorf("%s is in no watch folder", abs)
+	}
+	folder, err := watcher.OpenFolder(w.Path, w.FollowLinks)
+	if err != nil {
+		return nil, "", err
+	}
+	return folder, rel, nil
+}
+
+// zipShapefile zips the shapefile whose .shp is shp into the spool,
+// opening its parts through its watch folder (see content).
+func (s *Syncer) zipShapefile(ctx context.Context, shp string) (string, string, int64, error) {
+	folder, _, err := s.folderOf(shp)
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer folder.Close()
+	return s.zipFrom(ctx, folder, shp)
+}
+
+// zipFrom zips the shapefile whose .shp is shp, in folder, into the spool
+// and returns the zip's path, SHA-256 and size. Its parts are opened once
+// each; the shapefile is refused by its parts' sizes (every part counts:
+// format.ShapefileSizeRefusal) and when the spool has not room for the zip
+// and a margin (checkSpoolRoom), before a byte is written.
+func (s *Syncer) zipFrom(ctx context.Context, folder *watcher.Folder, shp string) (string, string, int64, error) {
+	sf, err := format.OpenShapefile(shp, func(p string) (*os.File, fs.FileInfo, error) {
+		_, rel, _ := s.cfg.WatchFor(p)
+		return folder.Open(rel)
+	})
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer sf.Close()
+	if refusal := format.ShapefileSizeRefusal(sf.Sizes()); refusal != "" {
+		return "", "", 0, fmt.Errorf("shapefile %s: %s", shp, refusal)
+	}
+	if err := checkSpoolRoom(s.spool, shp, zipBound(sf.Total())); err != nil {
+		return "", "", 0, err
+	}
 	tmp, err := os.CreateTemp(s.spool, "shapefile-*.zip.tmp")
 	if err != nil {
 		return "", "", 0, err
@@ -256,7 +322,7 @@ func (s *Syncer) zipShapefile(shp string) (string, string, int64, error) {
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	if err := format.ZipShapefile(shp, cw); err != nil {
+	if err := sf.Zip(ctx, cw); err != nil {
 		tmp.Close()
 		return "", "", 0, err
 	}
@@ -291,7 +357,7 @@ func (s *Syncer) removeSpool(sendPath, source string) {
 
 // sendPathOf returns the bytes to stage for a job: the source file, or the
 // shapefile's zip in the spool folder (made again if it is gone).
-func (s *Syncer) sendPathOf(j state.Job) (string, error) {
+func (s *Syncer) sendPathOf(ctx context.Context, j state.Job) (string, error) {
 	w := s.watchOf(j.Source.Watch)
 	base := j.Source.Watch
 	if w != nil {
@@ -305,7 +371,7 @@ func (s *Syncer) sendPathOf(j state.Job) (string, error) {
 	if _, err := os.Stat(zipped); err == nil {
 		return zipped, nil
 	}
-	p, _, _, err := s.zipShapefile(abs)
+	p, _, _, err := s.zipShapefile(ctx, abs)
 	return p, err
 }
 

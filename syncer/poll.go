@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
@@ -170,9 +171,7 @@ func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Tim
 		s.lastDone = now
 		s.mu.Unlock()
 		log.Info("uploaded: Mapbox has processed it", "tileset", j.Tileset)
-		if src, err := s.sendPathOf(j); err == nil {
-			s.removeSpool(src, "")
-		}
+		s.removeSpool(filepath.Join(s.spool, j.SHA256+".zip"), "") // a shapefile's zip, if it was one
 		signal(s.wake) // the tileset is free for its next job
 		return
 	}

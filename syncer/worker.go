@@ -189,7 +189,7 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 			return j, err
 		}
 	}
-	src, err := s.sendPathOf(j)
+	src, err := s.sendPathOf(ctx, j)
 	if err != nil {
 		return j, err
 	}

@@ -57,6 +57,18 @@
 // log someone keeps appending to cannot block the queue silently; if it then
 // keeps changing it is reported again every MaxSettle.
 //
+// Shapefiles settle as a set. The parts of a shapefile (its .shp and the
+// files format.ShapefileSidecar names, same folder and stem, any case)
+// are reported only once every part has been unchanged for Settle: a part
+// whose own settle time has passed is held while another is still changing
+// or waiting to be readable (settler.Due), so parts copied one after another
+// with pauses shorter than Settle never reach the consumer, which zips the
+// set on any part's report, as a mix of old and new parts. A pause longer
+// than Settle cannot be told from two separate edits. A part held for
+// MaxSettle is reported anyway, with a warning. At startup an old part is
+// not reported at once like other old files, but goes through the same
+// check, after the scan has seen its siblings.
+//
 // Startup. A file found by the startup scan whose modification time is older
 // than Settle is already settled (nothing wrote to it for that long) and is
 // reported at once: on Windows, network and FUSE filesystems (where a writer
@@ -85,12 +97,25 @@
 // for each of its files.
 //
 // Symbolic links. Links to folders are never followed, so a link loop cannot
-// hang a walk, and a folder linked twice is not reported twice. Links to
-// regular files are followed: they are reported under the link's path, with
-// the target's size and modification time. A change to a target outside the
-// watched tree is noticed only by the periodic rescan (or the next poll), as
-// notifications watch the link's folder, not the target's. Dangling and looping
-// links, devices, pipes and sockets are skipped.
+// hang a walk, and a folder linked twice is not reported twice; nor are
+// Windows junctions and other reparse points that are not symbolic links
+// (Go reports them as irregular files). Links to regular files inside the
+// watch folder are followed: they are reported under the link's path, with
+// the target's size and modification time. A link whose target, every link
+// on the way resolved, is outside the watch folder is skipped unless
+// Options.FollowLinks: anyone who can write to a drop folder could otherwise
+// have the service send any file it can read. With FollowLinks, a change to
+// a target outside the watched tree is noticed only by the periodic rescan
+// (or the next poll), as notifications watch the link's folder, not the
+// target's. Dangling and looping links, devices, pipes and sockets are
+// skipped.
+//
+// Reading. The watcher's checks are made before the consumer reads, so they
+// cannot stop a link or a named pipe swapped in afterwards. Folder opens a
+// watch folder's files by the same rules on the descriptor it returns: under
+// the folder (os.Root, which never follows a link out of it), non-blocking
+// (a named pipe cannot hang the reader), refused unless the descriptor is a
+// regular file. The syncer reads only through it.
 //
 // # Caveats
 //

@@ -55,9 +55,11 @@ func (w *Watcher) handleNotify(ctx context.Context, ev fsnotify.Event) {
 	}
 	st, _, err := w.statFile(ev.Name)
 	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return // a link to a folder, a device…
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errNotFile) {
+			return // cannot tell: the next scan looks again
 		}
+		// Gone, or no longer a file to report (a link to a folder or out
+		// of the watch folder, a device…): a file reported there is gone.
 		w.gone(rel)
 		return
 	}

@@ -57,6 +57,8 @@ type Options struct {
 	// FileID, when set, gives a file's identity on its volume from the stat
 	// the watcher made of it, for Event.FileID ("" where it has none).
 	FileID func(fs.FileInfo) string
+	// FollowLinks follows links to files outside Root (see doc.go).
+	FollowLinks bool
 	// Logger receives the watcher's log; nil discards it.
 	Logger *slog.Logger
 	// Clock gives the time and timers; nil is real time.

@@ -141,6 +141,13 @@ func (w *Watcher) visitFile(d *dirRec, dir, name string, st stat, fi fs.FileInfo
 	// and deals with (the syncer tries it again later). Opening each file
 	// there was 0.4 s of a restart over 100,000 files.
 	if initial && now.Sub(time.Unix(0, st.mtime)) >= w.opts.Settle && !w.settle.Pending(rel) {
+		if settleGroup(rel) != "" {
+			// A shapefile's part settles with its set, whose other parts
+			// the scan may meet later: it is due at once, but held if one
+			// of them is still changing.
+			w.settle.Observe(rel, st, now.Add(-w.opts.Settle), false, true)
+			return
+		}
 		if !w.openAtStartup || readable(w.full(rel)) == nil {
 			w.report(rel, st, fi, true, "")
 			return

@@ -2,7 +2,11 @@ package watcher
 
 import (
 	"container/heap"
+	"path"
+	"strings"
 	"time"
+
+	"github.com/tilesyncd/tilesyncd/format"
 )
 
 // stat is what the watcher compares to tell whether a file changed.
@@ -20,23 +24,33 @@ type stat struct {
 // was first observed (overdue: it keeps changing and is reported anyway), or
 // when a retry it asked for is due. The caller re-checks a due file on disk and
 // resolves it with exactly one of Done, Observe, Retry or Forget.
+//
+// The parts of a shapefile settle as a set (settleGroup): a part whose own
+// settle time has passed is held while another part of its set is pending
+// and has not (or waits for a retry), so a set copied one part after another
+// is reported only once every part has been unchanged for settle, never as a
+// mix of old and new parts. A part held until maxSettle since it was first
+// observed is reported anyway, overdue, like a file that keeps changing.
 type settler struct {
 	settle, maxSettle time.Duration
 	byRel             map[string]*pending
 	queue             pendingHeap
-	initial           int // entries with initial set
+	initial           int                   // entries with initial set
+	groups            map[string][]*pending // pending parts of each set, by settleGroup
 }
 
 type pending struct {
-	rel     string
-	st      stat
-	first   time.Time // first observation
-	changed time.Time // last observed change
-	retryAt time.Time // non-zero: could not be opened, check again then
-	retries uint8
-	initial bool      // found by the startup scan
-	dl      time.Time // deadline, as of the last schedule
-	index   int       // in queue; -1 while out of it (due, awaiting resolution)
+	rel       string
+	st        stat
+	first     time.Time // first observation
+	changed   time.Time // last observed change
+	retryAt   time.Time // non-zero: could not be opened, check again then
+	retries   uint8
+	initial   bool      // found by the startup scan
+	group     string    // settleGroup(rel); "" for a file that settles alone
+	holdUntil time.Time // settled, but held until then for its set
+	dl        time.Time // deadline, as of the last schedule
+	index     int       // in queue; -1 while out of it (due, awaiting resolution)
 }
 
 // due is a file whose deadline has passed.
@@ -46,10 +60,25 @@ type due struct {
 	first   time.Time // when it was first observed
 	initial bool
 	overdue bool // not settled, but maxSettle has passed since first: report anyway
+	// held: overdue because other parts of its set kept changing, not itself.
+	held bool
 }
 
 func newSettler(settle, maxSettle time.Duration) *settler {
-	return &settler{settle: settle, maxSettle: maxSettle, byRel: make(map[string]*pending)}
+	return &settler{settle: settle, maxSettle: maxSettle, byRel: make(map[string]*pending), groups: make(map[string][]*pending)}
+}
+
+// settleGroup returns the set a file settles with: for the parts of a
+// shapefile (format.ShapefileSidecar) and its .shp, the .shp's path, lower
+// case; "" for any other file.
+func settleGroup(rel string) string {
+	dir, name := splitRel(rel)
+	if shp, ok := format.ShapefileSidecar(name); ok {
+		name = shp
+	} else if !strings.EqualFold(path.Ext(name), ".shp") {
+		return ""
+	}
+	return joinRel(dir, strings.ToLower(name))
 }
 
 func (p *pending) deadline(settle, maxSettle time.Duration) time.Time {
@@ -57,6 +86,9 @@ func (p *pending) deadline(settle, maxSettle time.Duration) time.Time {
 		return p.retryAt
 	}
 	d := p.changed.Add(settle)
+	if p.holdUntil.After(d) {
+		d = p.holdUntil
+	}
 	if m := p.first.Add(maxSettle); m.Before(d) {
 		return m
 	}
@@ -70,8 +102,11 @@ func (p *pending) deadline(settle, maxSettle time.Duration) time.Time {
 func (s *settler) Observe(rel string, st stat, now time.Time, touched, initial bool) bool {
 	p, ok := s.byRel[rel]
 	if !ok {
-		p = &pending{rel: rel, st: st, first: now, changed: now, index: -1}
+		p = &pending{rel: rel, st: st, first: now, changed: now, index: -1, group: settleGroup(rel)}
 		s.byRel[rel] = p
+		if p.group != "" {
+			s.groups[p.group] = append(s.groups[p.group], p)
+		}
 	} else if touched || p.st != st {
 		p.st = st
 		p.changed = now
@@ -120,11 +155,28 @@ func (s *settler) Forget(rel string) {
 	if p.initial {
 		s.initial--
 	}
+	if p.group != "" {
+		g := s.groups[p.group]
+		for i, q := range g {
+			if q == p {
+				g[i] = g[len(g)-1]
+				g[len(g)-1] = nil
+				g = g[:len(g)-1]
+				break
+			}
+		}
+		if len(g) == 0 {
+			delete(s.groups, p.group)
+		} else {
+			s.groups[p.group] = g
+		}
+	}
 	delete(s.byRel, rel)
 }
 
-// Due takes out every file whose deadline is at or before now. Each must then
-// be resolved with Done, Observe, Retry or Forget.
+// Due takes out every file whose deadline is at or before now, except the
+// parts of a shapefile held for their set (they are scheduled again). Each
+// file returned must then be resolved with Done, Observe, Retry or Forget.
 func (s *settler) Due(now time.Time) []due {
 	var out []due
 	for len(s.queue) > 0 {
@@ -133,12 +185,47 @@ func (s *settler) Due(now time.Time) []due {
 			break
 		}
 		heap.Pop(&s.queue)
+		unsettled := p.changed.Add(s.settle).After(now)
+		maxed := !p.first.Add(s.maxSettle).After(now)
+		p.holdUntil = time.Time{}
+		var held bool
+		if !unsettled && p.group != "" {
+			if until, busy := s.setBusy(p, now); busy {
+				if !maxed {
+					p.holdUntil = until
+					s.schedule(p)
+					continue
+				}
+				held = true
+			}
+		}
 		out = append(out, due{
 			rel: p.rel, st: p.st, first: p.first, initial: p.initial,
-			overdue: p.changed.Add(s.settle).After(now) && !p.first.Add(s.maxSettle).After(now),
+			overdue: maxed && (unsettled || held), held: held,
 		})
 	}
 	return out
+}
+
+// setBusy reports whether another part of p's set is still settling at now
+// (changed less than settle ago, or waiting for a retry), and until when.
+func (s *settler) setBusy(p *pending, now time.Time) (until time.Time, busy bool) {
+	for _, q := range s.groups[p.group] {
+		if q == p {
+			continue
+		}
+		t := q.changed.Add(s.settle)
+		if !q.retryAt.IsZero() && q.retryAt.After(t) {
+			t = q.retryAt
+		}
+		if t.After(now) {
+			busy = true
+			if t.After(until) {
+				until = t
+			}
+		}
+	}
+	return until, busy
 }
 
 // NextDeadline returns the earliest deadline, if any file is pending.

@@ -82,11 +82,13 @@ type Status struct {
 // Watcher reports the files of one watch folder that are ready, and those
 // removed. Create it with New, run it with Run and read Events.
 type Watcher struct {
-	opts   Options
-	log    *slog.Logger
-	clock  Clock
-	events chan Event
-	ran    atomic.Bool
+	opts Options
+	// realRoot is Root with its links resolved, to tell a link that leaves it.
+	realRoot string
+	log      *slog.Logger
+	clock    Clock
+	events   chan Event
+	ran      atomic.Bool
 
 	// Owned by Run's goroutine.
 	ix      *index
@@ -171,6 +173,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("watch %s: not a folder", w.opts.Root)
+	}
+	if w.realRoot, err = filepath.EvalSymlinks(w.opts.Root); err != nil {
+		w.realRoot = w.opts.Root
 	}
 	w.mode, w.modeWhy, w.openAtStartup = w.decideMode()
 	if w.mode == Notify {
@@ -299,7 +304,11 @@ func (w *Watcher) processDue(now time.Time) {
 			continue
 		}
 		var warning string
-		if d.overdue {
+		switch {
+		case d.held:
+			warning = fmt.Sprintf("other parts of its shapefile still changing after %s; reported anyway", w.opts.MaxSettle)
+			w.log.Warn("shapefile parts keep changing; reported anyway", "path", d.rel, "max_settle", w.opts.MaxSettle)
+		case d.overdue:
 			warning = fmt.Sprintf("still changing after %s; reported anyway", w.opts.MaxSettle)
 			w.log.Warn("file keeps changing; reported anyway", "path", d.rel, "max_settle", w.opts.MaxSettle)
 		}
@@ -387,12 +396,13 @@ func (w *Watcher) relOf(name string) (string, bool) {
 	return filepath.ToSlash(rel), true
 }
 
-var errNotFile = errors.New("not a regular file")
+var errNotFile = ErrNotRegular
 
 // statFile returns the size and modification time of the regular file at
 // full, and the stat they come from, following a symbolic link to a regular
-// file. A link to a folder, a dangling or looping link and special files
-// give errNotFile.
+// file. A link to a folder, a dangling or looping link, a link whose target
+// is outside the watch folder (unless FollowLinks) and special files give
+// errNotFile.
 func (w *Watcher) statFile(full string) (stat, fs.FileInfo, error) {
 	fi, err := os.Lstat(full)
 	if err != nil {
@@ -402,6 +412,13 @@ func (w *Watcher) statFile(full string) (stat, fs.FileInfo, error) {
 		fi, err = os.Stat(full)
 		if err != nil {
 			return stat{}, nil, fmt.Errorf("%w: %w", errNotFile, err)
+		}
+		if !w.opts.FollowLinks && fi.Mode().IsRegular() {
+			if real, err := filepath.EvalSymlinks(full); err != nil {
+				return stat{}, nil, fmt.Errorf("%w: %w", errNotFile, err)
+			} else if _, in := within(w.realRoot, real); !in {
+				return stat{}, nil, fmt.Errorf("%w: %w", errNotFile, ErrLinkLeaves)
+			}
 		}
 	}
 	if !fi.Mode().IsRegular() {

@@ -1,0 +1,6 @@
+//go:build !unix && !windows
+
+package syncer
+
+// freeSpace cannot be told here: the zip is attempted.
+func freeSpace(string) (int64, bool) { return 0, false }
