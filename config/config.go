@@ -63,6 +63,11 @@ type Mapbox struct {
 	APIURL string
 	// S3Endpoint is the staging bucket's S3 endpoint; "" means AWS.
 	S3Endpoint string
+	// AllowInsecure lets APIURL and S3Endpoint be plain http:// on a host
+	// other than loopback. Without it such a URL is a configuration error:
+	// the token (API) and the staging credentials (S3) would cross the
+	// network in clear.
+	AllowInsecure bool
 	// S3Checksum is when checksums go with staged bytes: "when_supported"
 	// (the AWS SDK's default) or "when_required" (for S3-compatible servers
 	// that reject the newer checksum headers).
@@ -141,6 +146,7 @@ type mapboxYAML struct {
 	TokenEnv          string `yaml:"token_env"`
 	APIURL            string `yaml:"api_url"`
 	S3Endpoint        string `yaml:"s3_endpoint"`
+	AllowInsecure     bool   `yaml:"allow_insecure"`
 	S3Checksum        string `yaml:"s3_checksum"`
 	ParallelParts     *int   `yaml:"parallel_parts"`
 	RequestsPerMinute *int   `yaml:"requests_per_minute"`
@@ -231,11 +237,12 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 	if raw.Mapbox.TokenFile != "" {
 		m.TokenFile = absPath(base, raw.Mapbox.TokenFile)
 	}
+	m.AllowInsecure = raw.Mapbox.AllowInsecure
 	m.APIURL = strings.TrimRight(orDefault(raw.Mapbox.APIURL, DefaultAPIURL), "/")
-	p.checkURL("mapbox.api_url", m.APIURL)
+	p.checkURL(cfg, "mapbox.api_url", m.APIURL, "the token")
 	m.S3Endpoint = strings.TrimRight(raw.Mapbox.S3Endpoint, "/")
 	if m.S3Endpoint != "" {
-		p.checkURL("mapbox.s3_endpoint", m.S3Endpoint)
+		p.checkURL(cfg, "mapbox.s3_endpoint", m.S3Endpoint, "the staging credentials")
 	}
 	m.S3Checksum = orDefault(raw.Mapbox.S3Checksum, "when_supported")
 	if m.S3Checksum != "when_supported" && m.S3Checksum != "when_required" {
@@ -327,15 +334,36 @@ func (p *parser) duration(at, s string, def, min time.Duration) time.Duration {
 	return d
 }
 
-func (p *parser) checkURL(at, s string) {
+// checkURL checks an endpoint that secret sends credentials to: an http(s)
+// URL with no query or user information, and https unless its host is
+// loopback or mapbox.allow_insecure is set (then it is a warning). Errors show
+// the URL without its user information, query and fragment, so a credential
+// written there by mistake is not printed.
+func (p *parser) checkURL(cfg *Config, at, s, secret string) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		p.errorf(at, "%q is not an http(s) URL", s)
+	if err != nil {
+		// url.Error repeats the whole URL: say only that it does not parse.
+		p.errorf(at, "is not a valid URL")
+		return
+	}
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, Opaque: u.Opaque}).String()
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.errorf(at, "%q is not an http(s) URL", shown)
 		return
 	}
 	if u.RawQuery != "" || u.User != nil {
 		p.errorf(at, "must not carry a query or user information (the token is never written in the configuration)")
+		return
 	}
+	if u.Scheme != "http" || IsLoopback(u.Hostname()) {
+		return
+	}
+	if !cfg.Mapbox.AllowInsecure {
+		p.errorf(at, "%q sends %s in clear; use https, or set mapbox.allow_insecure: true", shown, secret)
+		return
+	}
+	cfg.Warnings = append(cfg.Warnings, (&Error{File: p.file, Line: p.line(at), Path: at,
+		Msg: fmt.Sprintf("%q sends %s in clear (allowed by mapbox.allow_insecure)", shown, secret)}).Error())
 }
 
 func orDefault(s, def string) string {

@@ -103,6 +103,14 @@ func TestConfigErrorsNameTheLine(t *testing.T) {
 		{"bad yaml", "mapbox: [\n", "config.yaml:"},
 		{"token in api_url", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: https://api.mapbox.com/?access_token=pk.x\n", 1),
 			"config.yaml:3: mapbox.api_url: must not carry a query"},
+		{"api_url in clear", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: http://api.example.com:8080\n", 1),
+			`config.yaml:3: mapbox.api_url: "http://api.example.com:8080" sends the token in clear; use https, or set mapbox.allow_insecure: true`},
+		{"s3_endpoint in clear", strings.Replace(minimal, "  username: example\n", "  username: example\n  s3_endpoint: http://10.0.0.5:9000\n", 1),
+			`config.yaml:3: mapbox.s3_endpoint: "http://10.0.0.5:9000" sends the staging credentials in clear; use https, or set mapbox.allow_insecure: true`},
+		{"api_url on all interfaces", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: http://0.0.0.0:8080\n", 1),
+			`config.yaml:3: mapbox.api_url: "http://0.0.0.0:8080" sends the token in clear`},
+		{"api_url on a name that only starts with localhost", strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: http://localhost.example.com\n", 1),
+			`config.yaml:3: mapbox.api_url: "http://localhost.example.com" sends the token in clear`},
 		{"control on all interfaces", minimal + "control:\n  listen: 0.0.0.0:7655\n",
 			`config.yaml:10: control.listen: "0.0.0.0:7655" is not a loopback address`},
 		{"control on a public address", minimal + "control:\n  listen: 192.0.2.7:7655\n",
@@ -215,6 +223,64 @@ func TestControl(t *testing.T) {
 		want := strings.Replace(tt.listen, "DIR/", filepath.Dir(path)+string(filepath.Separator), 1)
 		if cfg.Control.Listen != want || cfg.Control.AllowRemote != tt.allowRemote || cfg.Control.Enabled() != (want != "") {
 			t.Errorf("%q: control = %+v, want listen %q, allow_remote %v", tt.yaml, cfg.Control, want, tt.allowRemote)
+		}
+	}
+}
+
+// TestInsecureEndpoints: plain http is refused (above) except on loopback, or
+// when mapbox.allow_insecure says so; the refusal never shows a credential.
+func TestInsecureEndpoints(t *testing.T) {
+	accepted := []string{
+		"  api_url: http://127.0.0.1:8080\n",
+		"  api_url: http://127.3.4.5\n",
+		"  api_url: http://localhost:8080/\n",
+		"  api_url: http://LOCALHOST\n",
+		"  api_url: http://[::1]:8080\n",
+		"  api_url: http://[::ffff:127.0.0.1]:8080\n",
+		"  s3_endpoint: http://127.0.0.1:9000\n",
+		"  api_url: https://api.example.com\n  s3_endpoint: https://s3.example.com\n",
+		"  api_url: http://api.example.com\n  s3_endpoint: http://minio.lan:9000\n  allow_insecure: true\n",
+	}
+	for _, lines := range accepted {
+		path := writeConfig(t, strings.Replace(minimal, "  username: example\n", "  username: example\n"+lines, 1))
+		cfg, err := Load(path, LoadOptions{})
+		if err != nil {
+			t.Errorf("%q: %v, want it accepted", lines, err)
+			continue
+		}
+		allowed := strings.Contains(lines, "allow_insecure: true")
+		if allowed != cfg.Mapbox.AllowInsecure {
+			t.Errorf("%q: AllowInsecure = %v", lines, cfg.Mapbox.AllowInsecure)
+		}
+		// What allow_insecure lets through is still said, naming the line.
+		if allowed && (len(cfg.Warnings) != 2 || !strings.Contains(cfg.Warnings[0], `config.yaml:3: mapbox.api_url: "http://api.example.com" sends the token in clear`) ||
+			!strings.Contains(cfg.Warnings[1], `config.yaml:4: mapbox.s3_endpoint: "http://minio.lan:9000" sends the staging credentials in clear`)) {
+			t.Errorf("%q: warnings = %q, want one for each URL in clear", lines, cfg.Warnings)
+		}
+		if !allowed && len(cfg.Warnings) != 0 {
+			t.Errorf("%q: warnings = %q, want none", lines, cfg.Warnings)
+		}
+	}
+
+	// allow_insecure: false is the default, written out.
+	path := writeConfig(t, strings.Replace(minimal, "  username: example\n", "  username: example\n  allow_insecure: false\n  api_url: http://api.example.com\n", 1))
+	if _, err := Load(path, LoadOptions{}); err == nil || !strings.Contains(err.Error(), "config.yaml:4: mapbox.api_url:") {
+		t.Errorf("allow_insecure: false: err = %v, want the api_url refused at line 4", err)
+	}
+
+	// The token never shows: not the resolved one, not one written (wrongly)
+	// into the URL itself.
+	const token = "sk.eyJ1IjoiYWNtZSJ9.c2VjcmV0"
+	env := func(string) string { return token }
+	for _, url := range []string{"http://api.example.com", "http://acme:" + token + "@api.example.com", "http://api.example.com/?access_token=" + token, "ftp://" + token + "@api.example.com"} {
+		path := writeConfig(t, strings.Replace(minimal, "  username: example\n", "  username: example\n  api_url: "+url+"\n", 1))
+		_, err := Load(path, LoadOptions{RequireToken: true, Getenv: env})
+		if err == nil {
+			t.Errorf("api_url %s: accepted", url)
+			continue
+		}
+		if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "c2VjcmV0") {
+			t.Errorf("api_url %s: the error shows the token: %v", url, err)
 		}
 	}
 }

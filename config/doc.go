@@ -16,8 +16,10 @@
 // path, relative to its watch folder, decides; a file no rule matches is not
 // uploaded. Tileset IDs are rendered from a template and then made valid for
 // Mapbox by TilesetName, whose output for a given input never changes between
-// versions (a golden test pins it): a changed mapping would send files to new
-// tilesets and bill the user again.
+// versions (golden tests pin it): a changed mapping would send files to new
+// tilesets and bill the user again. It changed once, for names outside the
+// Latin script, which collided before (README, "IDs that changed once").
+// Transliteration is a fixed table for the same reason (translit.go).
 //
 // The Mapbox token is never part of the YAML: it comes from the environment
 // (MAPBOX_ACCESS_TOKEN) or from a token_file, and prints as [redacted].

@@ -141,7 +141,8 @@ func TestDisplayName(t *testing.T) {
 }
 
 func FuzzTilesetName(f *testing.F) {
-	for _, s := range []string{"roads", "Zürich Straßen", "東京", "", "a_very_long_tileset_name_that_goes_on_and_on", "--__--", "a.b/c d"} {
+	for _, s := range []string{"roads", "Zürich Straßen", "東京", "", "a_very_long_tileset_name_that_goes_on_and_on", "--__--", "a.b/c d",
+		"дороги-2024", "Ευρώπη αυτοκίνητο", "東京 2024", "roads 🚗", "Щ\u0435\u0308лково", "Z\xfcrich"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

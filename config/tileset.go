@@ -20,43 +20,73 @@ var TilesetIDPattern = regexp.MustCompile(`^[a-z0-9-_]{1,32}\.[a-z0-9-_]{1,32}$`
 
 // TilesetName turns any text into a valid tileset name (the part after the
 // dot): lower-case ASCII letters, digits, - and _. Accented Latin letters lose
-// their accents; every other character becomes -, and a run of - and _ becomes
-// its first character; leading and trailing ones go. A name longer than 32
-// characters keeps its first 23 and gains "-" and 8 hex digits of the SHA-256
-// of the whole sanitised name, so two long names sharing a beginning do not
-// collide. A name left empty becomes "t-" and 8 hex digits of the input's hash.
+// their accents; Cyrillic and Greek letters are transliterated (translit.go);
+// every other character becomes -, and a run of - and _ becomes its first
+// character; leading and trailing ones go.
+//
+// A letter, digit or pictograph outside the Latin script that becomes - is
+// lost (CJK, Arabic, emoji …: see lost), and then the name gains "-" and 8 hex digits of the SHA-256 of
+// the whole input (its readable part cut to 23 characters if need be), so two
+// names that differ only in what was lost do not share an ID: "東京 2024" is
+// "2024-c0e29f0a". Otherwise a name longer than 32 characters keeps its first
+// 23 and gains "-" and 8 hex digits of the SHA-256 of the whole sanitised
+// name, so two long names sharing a beginning do not collide. A name left
+// empty becomes "t-" and 8 hex digits of the input's hash.
 //
 // The output for a given input must never change: it decides which tileset a
-// file replaces. TestTilesetNameGolden pins it.
+// file replaces. TestTilesetNameGolden and TestTilesetNameGoldenScripts pin it.
 func TilesetName(s string) string {
 	var b strings.Builder
 	last := rune(0)
-	for _, r := range strings.ToLower(s) {
-		r = foldAccent(r)
-		if r == 'ß' {
-			b.WriteString("ss")
-			last = 's'
-			continue
+	sep := func(r rune) {
+		if last != '-' && last != '_' && last != 0 {
+			b.WriteRune(r)
+			last = r
 		}
+	}
+	dropped := false
+	read := false // the rune before was transliterated: its combining marks go with it
+	rs := []rune(strings.ToLower(s))
+	for i := 0; i < len(rs); i++ {
+		r := foldAccent(rs[i])
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			last, read = r, false
+		case r == 'ß':
+			b.WriteString("ss")
+			last, read = 's', false
 		case r == '_' || r == '-':
+			sep(r)
+			read = false
+		case read && unicode.Is(unicode.Mn, r):
+			// A decomposed accent (macOS spells names so): already read.
 		default:
-			r = '-'
+			if out, n, ok := transliterate(rs, i); ok {
+				if out != "" {
+					b.WriteString(out)
+					last = rune(out[len(out)-1])
+				}
+				i += n - 1
+				read = true
+				continue
+			}
+			dropped = dropped || lost(r)
+			sep('-')
+			read = false
 		}
-		sep := r == '-' || r == '_'
-		if sep && (last == '-' || last == '_' || last == 0) {
-			continue
-		}
-		b.WriteRune(r)
-		last = r
 	}
 	name := strings.TrimRight(b.String(), "-_")
-	if name == "" {
+	switch {
+	case name == "":
 		return "t-" + shortHash(s)
-	}
-	if len(name) > MaxTilesetName {
-		name = strings.TrimRight(name[:MaxTilesetName-9], "-_") + "-" + shortHash(name)
+	case dropped:
+		if len(name) > MaxTilesetName-9 {
+			name = strings.TrimRight(name[:MaxTilesetName-9], "-_")
+		}
+		return name + "-" + shortHash(s)
+	case len(name) > MaxTilesetName:
+		return strings.TrimRight(name[:MaxTilesetName-9], "-_") + "-" + shortHash(name)
 	}
 	return name
 }
