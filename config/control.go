@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -16,6 +17,12 @@ type Control struct {
 	Listen string
 	// AllowRemote lets Listen name an address other than loopback.
 	AllowRemote bool
+	// Hosts are the names (or addresses) a request may name in its Host
+	// header besides loopback addresses and localhost: the names the
+	// endpoint is reached by (with allow_remote, or through a name in
+	// /etc/hosts). A web page cannot read the endpoint through any other
+	// name (DNS rebinding); see control.Server.
+	Hosts []string
 }
 
 // Enabled reports whether the control endpoint is served.
@@ -27,13 +34,22 @@ func (c Control) UnixSocket() (string, bool) {
 }
 
 type controlYAML struct {
-	Listen      string `yaml:"listen"`
-	AllowRemote bool   `yaml:"allow_remote"`
+	Listen      string   `yaml:"listen"`
+	AllowRemote bool     `yaml:"allow_remote"`
+	Hosts       []string `yaml:"hosts"`
 }
 
 func (p *parser) control(cfg *Config, raw controlYAML, base string) {
 	c := &cfg.Control
 	c.AllowRemote = raw.AllowRemote
+	for i, h := range raw.Hosts {
+		name, ok := hostName(h)
+		if !ok {
+			p.errorf(fmt.Sprintf("control.hosts[%d]", i), "%q is not a host name or address (write the name alone, as in tiles.example.lan: no scheme, no port)", h)
+			continue
+		}
+		c.Hosts = append(c.Hosts, name)
+	}
 	listen := orDefault(raw.Listen, DefaultControlListen)
 	switch {
 	case listen == "off":
@@ -56,6 +72,23 @@ func (p *parser) control(cfg *Config, raw controlYAML, base string) {
 	if !c.AllowRemote && !IsLoopback(host) {
 		p.errorf("control.listen", "%q is not a loopback address: the control endpoint shows what tilesyncd uploads to anyone who reaches it; use 127.0.0.1, [::1] or localhost, or set control.allow_remote: true", listen)
 	}
+}
+
+// hostName checks a control.hosts entry: an IP address (an IPv6 one with or
+// without brackets) or a DNS name. It returns the address without brackets.
+func hostName(h string) (string, bool) {
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); err == nil {
+		return ip.String(), true
+	}
+	if h == "" || len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasPrefix(h, "-") || strings.HasSuffix(h, "-") {
+		return "", false
+	}
+	for _, r := range h {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return "", false
+		}
+	}
+	return h, true
 }
 
 // IsLoopback reports whether host (of a host:port) names only this machine:

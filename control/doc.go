@@ -30,7 +30,13 @@
 //
 // The endpoint has no authentication. It listens on loopback or a Unix socket
 // (mode 0600) unless configured otherwise with control.allow_remote, and
-// Listen refuses a non-loopback address without it. Nothing it serves holds
+// Listen refuses a non-loopback address without it. Loopback is not a
+// boundary against a web page in a local browser, which can re-point its own
+// name at 127.0.0.1 (DNS rebinding): every request must therefore name a
+// loopback address, localhost or one of control.hosts in its Host header,
+// and a request that is not a GET or HEAD and carries an Origin must come
+// from the endpoint's own origin (guard.go). The http.Server bounds header
+// size and the time to read a request, write an answer and sit idle. Nothing it serves holds
 // the token: job credentials are removed by state.Snapshot, error texts come
 // from the mapbox package, which redacts the token, and no metric label is
 // built from anything but endpoint names, status codes, stages, results,

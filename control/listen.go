@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,8 @@ import (
 // Listen opens the control endpoint's listener. addr is "host:port" or
 // "unix:/path" (config.Control.Listen). A host that is not loopback is
 // refused unless allowRemote. A Unix socket left by a process that died is
-// removed; a live one is an error, as is a TCP port already in use.
+// removed; a live one is an error, as is any other file at the socket's
+// path (never removed) and a TCP port already in use.
 func Listen(addr string, allowRemote bool) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		return listenUnix(addr, path)
@@ -41,14 +43,29 @@ func Listen(addr string, allowRemote bool) (net.Listener, error) {
 	return ln, nil
 }
 
+// listenUnix listens on a Unix socket at path. Whatever is at path already
+// is removed only when it is a socket nothing answers on (left by a process
+// that died): a regular file, a folder or a link there is someone else's,
+// and is refused with an error naming it.
 func listenUnix(addr, path string) (net.Listener, error) {
-	if _, err := os.Stat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("control endpoint %s: %s exists and is not a socket (%s): not removing it; move it away or set control.listen to another path",
+				addr, path, kind(fi.Mode()))
+		}
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
 			c.Close()
 			return nil, fmt.Errorf("control endpoint %s in use: another tilesyncd is running?", addr)
 		}
-		if err := os.Remove(path); err != nil { // a stale socket
+		// A stale socket. Remove it only if it is still the file looked at
+		// (the window left between this look and the removal is a
+		// process's that can write to the socket's folder, which could
+		// remove the file itself).
+		if again, err := os.Lstat(path); err != nil || !os.SameFile(fi, again) {
+			return nil, fmt.Errorf("control endpoint %s: %s changed while it was checked: not removing it", addr, path)
+		}
+		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("control endpoint %s: remove the stale socket: %w", addr, err)
 		}
 	}
@@ -64,6 +81,19 @@ func listenUnix(addr, path string) (net.Listener, error) {
 		return nil, fmt.Errorf("control endpoint %s: %w", addr, err)
 	}
 	return ln, nil
+}
+
+// kind names a file's type for an error message.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "type " + m.Type().String()
 }
 
 // ErrNotRunning: nothing answers at the control endpoint's address.
@@ -93,6 +123,7 @@ func NewHTTPClient(addr string) *http.Client {
 	}
 }
 
-// BaseURL is the URL the client of NewHTTPClient is given; the host is
-// ignored by its dialer.
-const BaseURL = "http://tilesyncd"
+// BaseURL is the URL the client of NewHTTPClient is given. Its dialer
+// ignores the host, but the server reads it in the Host header, where
+// localhost is accepted over TCP and over a Unix socket alike.
+const BaseURL = "http://localhost"

@@ -43,6 +43,13 @@ type Options struct {
 	StallAfter time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Hosts are the names (or addresses) accepted in a request's Host
+	// header besides loopback addresses and localhost (config.Control.Hosts);
+	// see guard.
+	Hosts []string
+	// IdleTimeout is how long a kept-alive connection may wait for its next
+	// request; zero: DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Server serves /healthz, /metrics and /status. Create it with New, serve it
@@ -53,6 +60,8 @@ type Server struct {
 	version    string
 	log        *slog.Logger
 	stallAfter time.Duration
+	hosts      []string
+	idle       time.Duration
 	now        func() time.Time
 	started    time.Time
 	prog       progress
@@ -69,7 +78,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("control: Source is required")
 	}
 	s := &Server{src: opts.Source, api: opts.API, version: opts.Version, log: opts.Logger,
-		stallAfter: opts.StallAfter, now: opts.Now}
+		stallAfter: opts.StallAfter, hosts: opts.Hosts, idle: opts.IdleTimeout, now: opts.Now}
 	if s.api == nil {
 		s.api = NewAPIMetrics()
 	}
@@ -78,6 +87,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.stallAfter <= 0 {
 		s.stallAfter = DefaultStallAfter
+	}
+	if s.idle <= 0 {
+		s.idle = DefaultIdleTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -99,17 +111,20 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "tilesyncd control endpoint: /healthz /metrics /status")
 	})
-	s.handler = mux
+	s.handler = s.guard(mux)
 	return s, nil
 }
 
-// Handler serves the endpoints (for tests, or to mount elsewhere).
+// Handler serves the endpoints (for tests, or to mount elsewhere), behind
+// the Host and Origin checks of guard.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers on ln until ctx is cancelled, then shuts down (waiting up
 // to two seconds for requests in progress) and returns nil. ln is closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: s.handler,
+		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+		IdleTimeout: s.idle, MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	s.log.Info("control endpoint listening", "addr", Addr(ln))
 	done := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/plan"
+	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
 func init() {
@@ -77,10 +78,10 @@ runs: stop the daemon first.`,
 					ts, err := d.Syncer().Adopt(context.Background(), t.w, t.rel)
 					if err != nil {
 						failed++
-						fmt.Fprintf(stderr, "%s: not adopted: %v\n", t.rel, err)
+						terminal.Fprintf(stderr, "%s: not adopted: %v\n", t.rel, err)
 						continue
 					}
-					fmt.Fprintf(stdout, "adopted: %s → %s\n", t.rel, ts)
+					terminal.Fprintf(stdout, "adopted: %s → %s\n", t.rel, ts)
 				}
 				fmt.Fprintf(stdout, "%d file(s) adopted, %d not\n", len(targets)-failed, failed)
 				if failed > 0 {

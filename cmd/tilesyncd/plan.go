@@ -15,6 +15,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
+	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
 func init() {
@@ -75,13 +76,17 @@ Exit 0 on success, 2 on a configuration or usage error.`,
 	})
 }
 
+// printPlan writes one line per decision. Each line is escaped as a whole
+// (terminal.Escape): paths and reasons name files whoever writes to a watch
+// folder chose; the display name, already %q-quoted, has no character left
+// to escape.
 func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 	counts := map[plan.Action]int{}
 	watch := ""
 	for _, d := range ds {
 		if len(cfg.Watch) > 1 && d.Watch != watch {
 			watch = d.Watch
-			fmt.Fprintf(w, "%s:\n", watch)
+			fmt.Fprintf(w, "%s:\n", terminal.Escape(watch))
 		}
 		counts[d.Action]++
 		line := fmt.Sprintf("%-9s %s", d.Action, d.Path)
@@ -103,7 +108,7 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 				line += " [" + d.Rule + "]"
 			}
 		}
-		fmt.Fprintln(w, line)
+		fmt.Fprintln(w, terminal.Escape(line))
 	}
 	var parts []string
 	for a, n := range counts {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
 func init() {
@@ -63,11 +64,11 @@ daemon first (or use 'tilesyncd sync --once' afterwards).`,
 						continue
 					}
 					if _, err := store.Retry(j.ID); err != nil {
-						fmt.Fprintf(stderr, "%s: %v\n", j.Source, err)
+						terminal.Fprintf(stderr, "%s: %v\n", j.Source, err)
 						continue
 					}
 					n++
-					fmt.Fprintf(stdout, "queued again: %s → %s\n", j.Source, j.Tileset)
+					terminal.Fprintf(stdout, "queued again: %s → %s\n", j.Source, j.Tileset)
 				}
 				fmt.Fprintf(stdout, "%d file(s) will be sent at the daemon's next start or sync\n", n)
 				return nil

@@ -8,41 +8,44 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/control"
 	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
-// printStatus writes the human view of a status.
+// printStatus writes the human view of a status. Every argument is escaped
+// (terminal.Fprintf): file names, tileset names and error texts come from
+// whoever writes to a watch folder.
 func printStatus(w io.Writer, st control.Status, now time.Time) {
 	snap := st.State
 	if st.Source == control.SourceDaemon {
-		fmt.Fprintf(w, "tilesyncd %s, running since %s\n", st.Version, when(st.Started, now))
+		terminal.Fprintf(w, "tilesyncd %s, running since %s\n", st.Version, when(st.Started, now))
 		switch {
 		case st.Health == nil:
 		case st.Health.OK:
 			fmt.Fprintln(w, "Health:       ok")
 		default:
-			fmt.Fprintf(w, "Health:       PROBLEM: %s\n", st.Health.Reason)
+			terminal.Fprintf(w, "Health:       PROBLEM: %s\n", st.Health.Reason)
 		}
 		if st.AuthError != "" {
-			fmt.Fprintf(w, "Token:        REFUSED by Mapbox, nothing is sent until it is fixed: %s\n", st.AuthError)
+			terminal.Fprintf(w, "Token:        REFUSED by Mapbox, nothing is sent until it is fixed: %s\n", st.AuthError)
 		}
 	} else {
-		fmt.Fprintf(w, "daemon not running; from the state file %s\n", snap.Path)
+		terminal.Fprintf(w, "daemon not running; from the state file %s\n", snap.Path)
 		if snap.Taken.IsZero() {
 			fmt.Fprintln(w, "The state file does not exist yet: tilesyncd has not run with this configuration.")
 			return
 		}
 	}
-	fmt.Fprintf(w, "Last success: %s\n", when(st.LastSuccess, now))
+	terminal.Fprintf(w, "Last success: %s\n", when(st.LastSuccess, now))
 	if len(st.Uploads) > 0 {
-		fmt.Fprintf(w, "Since start:  %d uploaded, %d unchanged, %d refused, %d failed, %d cancelled\n",
+		terminal.Fprintf(w, "Since start:  %d uploaded, %d unchanged, %d refused, %d failed, %d cancelled\n",
 			st.Uploads["uploaded"], st.Uploads["unchanged"], st.Uploads["refused"], st.Uploads["failed"], st.Uploads["cancelled"])
 	}
 	var counts []string
 	for _, s := range state.Stages {
 		counts = append(counts, fmt.Sprintf("%d %s", snap.Counts[s.String()], s))
 	}
-	fmt.Fprintf(w, "Queue:        %s\n", strings.Join(counts, ", "))
-	fmt.Fprintf(w, "State file:   %s (%s, %d files, %d tilesets)\n", snap.Path, size(snap.Bytes), snap.Files, snap.Tilesets)
+	terminal.Fprintf(w, "Queue:        %s\n", strings.Join(counts, ", "))
+	terminal.Fprintf(w, "State file:   %s (%s, %d files, %d tilesets)\n", snap.Path, size(snap.Bytes), snap.Files, snap.Tilesets)
 
 	transfers := map[uint64]control.Transfer{}
 	for _, t := range st.Transfers {
@@ -59,53 +62,53 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 	if len(inFlight) > 0 {
 		fmt.Fprintln(w, "\nIn flight:")
 		for _, j := range inFlight {
-			fmt.Fprintf(w, "  #%-5d %s  %s\n         %s\n", j.ID, j.Tileset, j.Source, jobProgress(j, transfers, now))
+			terminal.Fprintf(w, "  #%-5d %s  %s\n         %s\n", j.ID, j.Tileset, j.Source, jobProgress(j, transfers, now))
 		}
 	}
 	if len(snap.Queued) > 0 {
-		fmt.Fprintf(w, "\nQueued (%d", snap.Counts[state.StageQueued.String()])
+		terminal.Fprintf(w, "\nQueued (%d", snap.Counts[state.StageQueued.String()])
 		if n := snap.Counts[state.StageQueued.String()]; n > len(snap.Queued) {
-			fmt.Fprintf(w, ", the first %d shown", len(snap.Queued))
+			terminal.Fprintf(w, ", the first %d shown", len(snap.Queued))
 		}
 		fmt.Fprintln(w, "):")
 		for _, j := range snap.Queued {
-			fmt.Fprintf(w, "  #%-5d %s  %s  %s, since %s\n", j.ID, j.Tileset, j.Source, size(j.Size), when(j.CreatedAt, now))
+			terminal.Fprintf(w, "  #%-5d %s  %s  %s, since %s\n", j.ID, j.Tileset, j.Source, size(j.Size), when(j.CreatedAt, now))
 		}
 	}
 	if len(snap.Recent) > 0 {
 		fmt.Fprintln(w, "\nRecently done (newest first):")
 		for _, e := range snap.Recent {
-			line := fmt.Sprintf("  %s  %-10s %s  %s", e.Time.Local().Format("2006-01-02 15:04:05"), e.Outcome, e.Tileset, e.Source)
+			terminal.Fprintf(w, "  %s  %-10s %s  %s", e.Time.Local().Format("2006-01-02 15:04:05"), e.Outcome, e.Tileset, e.Source)
 			if e.Message != "" {
-				line += ": " + e.Message
+				terminal.Fprintf(w, ": %s", e.Message)
 			}
-			fmt.Fprintln(w, line)
+			fmt.Fprintln(w)
 		}
 	}
 	if len(failed) > 0 {
 		fmt.Fprintln(w, "\nFailed (kept until the file changes, or 'tilesyncd retry'):")
 		for _, j := range failed {
-			fmt.Fprintf(w, "  #%-5d %s  %s: %s\n", j.ID, j.Tileset, j.Source, j.LastError)
+			terminal.Fprintf(w, "  #%-5d %s  %s: %s\n", j.ID, j.Tileset, j.Source, j.LastError)
 		}
 	}
 	if len(st.Refused) > 0 {
 		fmt.Fprintln(w, "\nRefused files (Mapbox cannot take them; fix the file to retry):")
 		for _, r := range st.Refused {
-			fmt.Fprintf(w, "  %s: %s\n", r.Source, r.Reason)
+			terminal.Fprintf(w, "  %s: %s\n", r.Source, r.Reason)
 		}
 	}
 	if b := st.Budget; b != nil {
-		fmt.Fprintf(w, "\nRate budget:  %d requests per %s, one every %s; %d granted, %d waiting now, %s waited in all, %d × 429",
+		terminal.Fprintf(w, "\nRate budget:  %d requests per %s, one every %s; %d granted, %d waiting now, %s waited in all, %d × 429",
 			b.Limit, seconds(b.WindowSeconds), seconds(b.Spacing), b.Granted, b.Waiting, seconds(b.WaitedSeconds), b.RateLimited)
 		if !b.BlockedUntil.IsZero() {
-			fmt.Fprintf(w, "; every request held until %s", b.BlockedUntil.Local().Format("15:04:05"))
+			terminal.Fprintf(w, "; every request held until %s", b.BlockedUntil.Local().Format("15:04:05"))
 		}
 		fmt.Fprintln(w)
 	}
 	if len(st.Watch) > 0 {
 		fmt.Fprintln(w, "\nWatch folders:")
 		for _, f := range st.Watch {
-			fmt.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans, last scan %s\n",
+			terminal.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans, last scan %s\n",
 				f.Folder, f.Mode, f.Files, f.Pending, f.Scans, when(f.LastScan, now))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
+	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
 func init() {
@@ -97,6 +98,6 @@ func printSummary(w io.Writer, s daemon.Summary, asJSON bool) {
 	fmt.Fprintf(w, "uploaded %d, unchanged %d, refused %d, failed %d, cancelled %d in %s\n",
 		s.Uploaded, s.Unchanged, s.Refused, s.Failed, s.Cancelled, s.Took.Round(time.Millisecond))
 	for _, f := range fails {
-		fmt.Fprintf(w, "failed: %s → %s: %s\n", f.Path, f.Tileset, f.Reason)
+		terminal.Fprintf(w, "failed: %s → %s: %s\n", f.Path, f.Tileset, f.Reason)
 	}
 }
