@@ -15,7 +15,8 @@ import (
 //     fields that stage needs, and an ID not above the queue's sequence;
 //   - the jobs_by_tileset index lists exactly the jobs, with their stages;
 //   - no tileset has more than one job in flight, queued, or failed;
-//   - file, tileset and history records decode. (History limits are not
+//   - file, tileset and history records decode (all of them: `status`
+//     reads the global history, the daemon the others). (History limits are not
 //     checked: a smaller limit in a new configuration applies from the next
 //     append on, it does not make an older file invalid.)
 //
@@ -161,9 +162,13 @@ func checkRecords(tx *bolt.Tx, fail func(string, ...any)) {
 		return nil
 	})
 	hist := tx.Bucket(bucketHistory)
-	_ = hist.ForEach(func(k, _ []byte) error {
+	_ = hist.ForEach(func(k, v []byte) error {
 		if len(k) != 8 || u64(k) > hist.Sequence() {
 			fail("history key %x (sequence %d)", k, hist.Sequence())
+		}
+		var e HistoryEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			fail("history %x: %v", k, err)
 		}
 		return nil
 	})

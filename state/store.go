@@ -37,6 +37,13 @@ type Options struct {
 	HistoryLimit int
 	// GlobalHistoryLimit bounds the global history (default 10,000).
 	GlobalHistoryLimit int
+	// Checker checks an existing file's pages before Open maps it; nil is
+	// the one SetDefaultChecker set, and with none set Open checks in its
+	// own process. That in-process check survives a panic and a fault in
+	// the opening goroutine, but not one in the goroutine bbolt's Check
+	// starts, nor a walk around a cycle of pages: a program that may meet a
+	// damaged file (tilesyncd does) sets a CheckProcess.
+	Checker Checker
 }
 
 // Store is the tilesyncd state database. Its methods are safe for concurrent
@@ -114,20 +121,70 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 	}
 	if opts.ReadOnly {
-		if _, err := os.Stat(path); err != nil {
+		fi, err := os.Stat(path)
+		if err != nil {
 			return nil, fmt.Errorf("open state %s: %w", path, err)
 		}
+		if fi.Size() == 0 {
+			return nil, corrupt(path, errors.New("the file is empty"))
+		}
 	}
-
 	if err := checkLength(path); err != nil {
 		return nil, corrupt(path, err)
+	}
+	checker := opts.Checker
+	if c := defaultChecker.Load(); checker == nil && c != nil {
+		checker = *c
+	}
+	for attempt := 1; ; attempt++ {
+		s, err := open(path, opts, checker)
+		if errors.Is(err, errChanged) && attempt < 3 {
+			continue // another process wrote in between: check again
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.log.Debug("state opened", "path", path, "fs", info.String(), "read_only", opts.ReadOnly)
+		return s, nil
+	}
+}
+
+// open checks the file with checker (nil: in this process, after opening
+// it), opens it and prepares the store.
+func open(path string, opts Options, checker Checker) (*Store, error) {
+	var checked *FileCheck
+	var before os.FileInfo
+	if checker != nil {
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist), err == nil && fi.Size() == 0:
+			// bbolt creates (or initialises) it: there is nothing to check.
+		case err != nil:
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		default:
+			fc, err := checker.CheckFile(path, opts.LockTimeout)
+			if errors.Is(err, errNoCheckProcess) {
+				opts.Logger.Warn("checking the state file in this process", "path", path, "reason", err.Error())
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			checked, before = &fc, fi
+		}
 	}
 	// A fault reading the mapped file becomes a panic that openBolt and
 	// prepare recover, rather than the end of the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	db, err := openBolt(path, opts)
+	db, file, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
+	}
+	if checked != nil {
+		if err := sameAsChecked(db, file, before, *checked); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		}
 	}
 	if !opts.ReadOnly {
 		// The file holds staging credentials: keep it private even if it was
@@ -138,11 +195,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, opts: opts}
-	if err := s.prepare(); err != nil {
+	if err := s.prepare(checked); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s.log.Debug("state opened", "path", path, "fs", info.String(), "read_only", opts.ReadOnly)
 	return s, nil
 }
 
@@ -158,11 +214,11 @@ func CheckFilesystem(path string, info fstype.Info) error {
 }
 
 // openBolt opens the bbolt file, turning a lock timeout into ErrLocked and a
-// damaged file (an error or a panic inside bbolt) into ErrCorrupt.
-func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+// damaged file (an error or a panic inside bbolt) into ErrCorrupt. It also
+// returns the file bbolt opened.
+func openBolt(path string, opts Options) (db *bolt.DB, file *os.File, err error) {
 	// bbolt may panic on a damaged file; its file (and the lock on it) is
 	// then closed here, so that the process can open another database.
-	var file *os.File
 	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		file = f
@@ -173,41 +229,61 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 			if file != nil {
 				file.Close()
 			}
-			db, err = nil, corrupt(path, fmt.Errorf("bbolt panicked: %v", r))
+			db, file, err = nil, nil, corrupt(path, fmt.Errorf("bbolt panicked: %v", r))
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, OpenFile: openFile})
 	switch {
 	case err == nil:
-		return db, nil
+		return db, file, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("another tilesyncd is using %s (waited %s): %w", path, opts.LockTimeout, ErrLocked)
+		return nil, nil, fmt.Errorf("another tilesyncd is using %s (waited %s): %w", path, opts.LockTimeout, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
-		return nil, corrupt(path, err)
+		return nil, nil, corrupt(path, err)
 	}
 	var pathErr *os.PathError
 	if errors.As(err, &pathErr) {
-		return nil, fmt.Errorf("open state: %w", err)
+		return nil, nil, fmt.Errorf("open state: %w", err)
 	}
-	return nil, corrupt(path, err)
+	return nil, nil, corrupt(path, err)
 }
 
+// damageError is ErrCorrupt with its cause and what to do.
+type damageError struct {
+	path  string
+	cause error
+}
+
+func (e *damageError) Error() string {
+	return fmt.Sprintf("state database %s is damaged (%v); move it aside (mv %s %s.damaged), then run 'tilesyncd adopt' to record the files whose tilesets are current without sending them again, and restart",
+		e.path, e.cause, e.path, e.path)
+}
+
+func (e *damageError) Unwrap() error { return ErrCorrupt }
+
+// corrupt reports the file at path damaged by cause, unless cause already
+// says so.
 func corrupt(path string, cause error) error {
-	return fmt.Errorf("state database %s is damaged (%v); move it aside (mv %s %s.damaged), then run 'tilesyncd adopt' to record the files whose tilesets are current without sending them again, and restart: %w",
-		path, cause, path, path, ErrCorrupt)
+	if d := (*damageError)(nil); errors.As(cause, &d) {
+		return d
+	}
+	return &damageError{path: path, cause: cause}
 }
 
-// prepare checks the file's structure, creates or migrates the schema, and
-// runs the consistency check.
-func (s *Store) prepare() (err error) {
+// prepare checks the file's structure unless checked says a Checker did,
+// creates or migrates the schema, and runs the consistency check unless the
+// Checker ran it on the same transaction.
+func (s *Store) prepare(checked *FileCheck) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = corrupt(s.path, fmt.Errorf("bbolt panicked: %v", r))
 		}
 	}()
-	if err := s.boltCheck(); err != nil {
-		return corrupt(s.path, err)
+	if checked == nil {
+		if err := s.boltCheck(); err != nil {
+			return corrupt(s.path, err)
+		}
 	}
 	version, err := s.schemaVersion()
 	if err != nil {
@@ -225,6 +301,9 @@ func (s *Store) prepare() (err error) {
 		if err := s.db.Update(func(tx *bolt.Tx) error { return migrate(tx, version, s.log) }); err != nil {
 			return fmt.Errorf("migrate state database %s from schema %d: %w", s.path, version, err)
 		}
+	}
+	if checked != nil && checked.Store && version == SchemaVersion {
+		return nil
 	}
 	if err := s.Check(); err != nil {
 		return corrupt(s.path, err)
@@ -289,7 +368,8 @@ func (s *Store) Close() error {
 }
 
 // update runs fn in one write transaction, refusing on a read-only store.
-func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+// A memory fault reading the file rolls it back and returns ErrCorrupt.
+func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
@@ -298,15 +378,36 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	if s.closed {
 		return ErrClosed
 	}
+	defer s.faulted(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return s.db.Update(fn)
 }
 
-// view runs fn in one read transaction.
-func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+// view runs fn in one read transaction. A memory fault reading the file
+// returns ErrCorrupt.
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
+	defer s.faulted(&err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return s.db.View(fn)
+}
+
+// faulted, deferred, turns the panic of a memory fault (SetPanicOnFault's,
+// which carries the faulting address) into ErrCorrupt. Other panics are
+// bugs: they go on.
+func (s *Store) faulted(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		*err = corrupt(s.path, fmt.Errorf("reading it faulted at %#x", f.Addr()))
+		s.log.Error("state file damaged under a running tilesyncd", "path", s.path, "err", (*err).Error())
+		return
+	}
+	panic(r)
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/tilesyncd/tilesyncd/state"
 )
 
 // version is set at build time (-ldflags "-X main.version=…").
@@ -52,6 +54,8 @@ type exitError struct {
 func (e exitError) Error() string { return e.msg }
 
 func main() {
+	state.CheckProcessMain() // when started to check a state file: check, report, exit
+	state.SetDefaultChecker(state.CheckProcess{})
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
