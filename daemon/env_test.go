@@ -47,6 +47,9 @@ type envOptions struct {
 	// control is the config's control: section; "" puts the control
 	// endpoint on a Unix socket in the env's folder (control.sock).
 	control string
+	// now is the test server's clock (default time.Now): Mapbox's clock
+	// off this machine's.
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -67,7 +70,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.poll = fastPoll
 	}
 	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, poll: o.poll}
-	opts := mapboxtest.Options{Username: "acme", Token: testToken, ProcessingTime: o.processing, RateLimit: o.rateLimit}
+	opts := mapboxtest.Options{Username: "acme", Token: testToken, ProcessingTime: o.processing, RateLimit: o.rateLimit, Now: o.now}
 	if o.storage == nil {
 		e.srv, e.storage = mapboxtest.StartMem(t, opts)
 	} else {

@@ -44,10 +44,14 @@ func TestCoalescing(t *testing.T) {
 	if len(r4.Superseded) != 1 || r4.Superseded[0].ID != r3.Job.ID {
 		t.Fatalf("second newer: %+v", r4)
 	}
-	// The in-flight content again: it is the existing job.
-	if r, _ := s.Enqueue(newJob("u.a", "a", "h2")); !r.Existing || r.Job.ID != r2.Job.ID {
+	// The in-flight content again (the file went back to it): it is the
+	// existing job, and the queued newer content is superseded, so that the
+	// tileset ends up holding h2 as the folder does.
+	if r, _ := s.Enqueue(newJob("u.a", "a", "h2")); !r.Existing || r.Job.ID != r2.Job.ID ||
+		len(r.Superseded) != 1 || r.Superseded[0].ID != r4.Job.ID {
 		t.Fatalf("in-flight content again: %+v", r)
 	}
+	r4, _ = s.Enqueue(newJob("u.a", "a", "h4")) // and forward again
 	other, _ := s.Enqueue(newJob("u.b", "b", "b1"))
 	next, _ := s.Next(clk.Now(), 10)
 	if len(next) != 1 || next[0].ID != other.Job.ID {

@@ -97,18 +97,33 @@
 //	queued|staging|staged (no create sent)|retry-wait of those|failed ─Cancel→ (removed)
 //
 // Per tileset there is at most one job in flight (staging, staged,
-// processing, retry-wait), one queued and one failed. Enqueue coalesces: the
-// same content already queued or in flight is returned as is; newer content
-// replaces a queued job (history: superseded) and a failed one; if a job is in
-// flight the new one waits behind it, and Next does not offer it until the
-// tileset is free. Next(now, n) offers queued jobs of free tilesets and due
-// retry-wait jobs in queue order; InFlight lists what to resume after a
-// restart; NextWake says when the next retry is due.
+// processing, retry-wait), one queued and one failed. Enqueue coalesces so
+// that the tileset ends up holding the newest content submitted: content
+// equal to the newest job queued or in flight joins it; other content
+// replaces a queued job (history: superseded) and a failed one, and joins
+// the job in flight if that job sends it, or waits behind it (Next does not
+// offer it until the tileset is free). With SkipHeld and nothing queued or
+// in flight, content the tileset's last upload holds is recorded unchanged,
+// and content its failed job failed for joins that failure. Next(now, n)
+// offers queued jobs of free tilesets and due retry-wait jobs in queue
+// order; InFlight lists what to resume after a restart; NextWake says when
+// the next retry is due.
 //
-// Exactly once: the syncer calls CreateSent before sending a create request
-// and Created (upload ID, same transaction as the stage change) after. A
-// staged job with CreateSentAt set after a restart may exist at Mapbox: look
-// it up by tileset and creation time before creating again.
+// A file record and the jobs never disagree: a record says pending exactly
+// while a job of its tileset queued or in flight sends its content. A file
+// that joins a job is listed in Job.Joined; every way a job ends (done,
+// failed, cancelled, superseded) gives its outcome to its source and to the
+// joined files that still hold its content. Retarget makes a joined file the
+// source when the source is gone before staging ends. Check asserts the
+// rule; RepairPending mends a database an older version left.
+//
+// Exactly once: the syncer calls CreateSent (this machine's time and, when
+// known, Mapbox's) before sending a create request, ClearCreateSent when the
+// attempt proved nothing was created, and Created (upload ID, same
+// transaction as the stage change) after. A staged job with CreateSentAt set
+// after a restart or a lost answer may exist at Mapbox: look it up by
+// tileset and creation time, skipping uploads KnownUpload accounts for,
+// before creating again.
 //
 // # Secrets
 //

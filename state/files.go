@@ -245,3 +245,35 @@ func (s *Store) Adopt(rec FileRecord) error {
 	}
 	return nil
 }
+
+// Destined returns the content tileset will hold once its queue drains:
+// that of its newest job queued or in flight, else of its last upload. ok
+// is false when it has neither.
+func (s *Store) Destined(tileset string) (sha string, ok bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		sha, ok = "", false
+		err := forPrefix(tx.Bucket(bucketJobsByTS), namePrefix([]byte(tileset)), func(k, v []byte) error {
+			_, id, valid := splitNameSeq(k)
+			if !valid || len(v) != 1 || Stage(v[0]) == StageFailed {
+				return nil
+			}
+			var j Job
+			found, err := getJSON(tx.Bucket(bucketJobs), seqKey(id), &j)
+			if err == nil && found {
+				sha, ok = j.SHA256, true // keys ascend: the newest job comes last
+			}
+			return err
+		})
+		if err != nil || ok {
+			return err
+		}
+		var rec TilesetRecord
+		ok, err = getJSON(tx.Bucket(bucketTilesets), []byte(tileset), &rec)
+		sha = rec.SHA256
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("read what %s will hold: %w", tileset, err)
+	}
+	return sha, ok, nil
+}

@@ -1,10 +1,13 @@
 package state
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // NewJob is the content to queue for a tileset.
@@ -14,33 +17,49 @@ type NewJob struct {
 	Source  FileKey
 	SHA256  string
 	Size    int64
-	// File, if not nil, is stored in the same transaction (its Outcome set to
-	// pending), so the file index never says "queued" without a job or the
-	// reverse. Its Key and SHA256 are taken from Source and SHA256. (If the
-	// content is already queued from another file of the tileset, this file
-	// stays pending: Done marks only the job's own source uploaded, and the
-	// syncer's next look finds the tileset unchanged.)
+	// File, if not nil, is stored in the same transaction, so the file index
+	// never says "queued" without a job or the reverse. Its Key and SHA256
+	// are taken from Source and SHA256. Its Outcome becomes pending, or
+	// unchanged when SkipHeld finds the tileset holding the content.
 	File *FileRecord
+	// SkipHeld makes Enqueue queue nothing, with nothing queued or in
+	// flight for the tileset, when its last upload is this content (Held:
+	// File is recorded unchanged, with history, and a failed job of the
+	// tileset is superseded), or when its failed job failed for this very
+	// content (Existing: File joins it as failed; `tilesyncd retry` sends
+	// it again). Content equal to the newest job queued or in flight for
+	// the tileset always joins that job.
+	SkipHeld bool
 }
 
 // EnqueueResult says what Enqueue did.
 type EnqueueResult struct {
 	Job Job
-	// Existing is true when a job with this tileset and content was already
-	// queued or in flight; Job is that job and nothing changed but File.
+	// Existing is true when the content is that of the newest job queued or
+	// in flight for the tileset (after superseding any newer queued one);
+	// Job is that job, and File, if given, joined it (Job.Joined).
 	Existing bool
+	// Held is true when SkipHeld found the tileset holding the content:
+	// no job, File recorded unchanged.
+	Held bool
 	// Superseded lists the older queued (or failed) jobs of the tileset that
 	// the new content replaced; each has a "superseded" history entry.
 	Superseded []Job
 }
 
 // Enqueue queues content for a tileset, coalescing per tileset in one
-// transaction: a job with the same content that is queued or in flight is
-// kept and returned (Existing); an older queued job, or a failed one, is
-// removed and recorded as superseded; a job in flight is left alone and the
-// new job waits behind it (Next does not return it until the tileset is free).
-// Whether the tileset already has this content is the caller's decision
-// (see Unchanged); Enqueue does not check.
+// transaction so that the tileset ends up holding the newest content
+// submitted: content equal to the newest job queued or in flight for the
+// tileset joins it (Existing); otherwise every queued job of the tileset,
+// and a failed one, is removed and recorded as superseded, and the content
+// joins the job in flight if that job sends it, or is queued behind it (Next
+// does not offer a job until its tileset is free). With SkipHeld and nothing
+// queued or in flight, content the tileset already holds is recorded as
+// unchanged instead (Held).
+//
+// "What the tileset will hold" is therefore the newest job's content, not
+// only the last completed upload: a file put back to the tileset's current
+// content while newer content is in flight is queued, not skipped.
 func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 	if err := validName("tileset", nj.Tileset); err != nil {
 		return EnqueueResult{}, err
@@ -54,27 +73,48 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 	var res EnqueueResult
 	err := s.write(func(t *txn) error {
 		res = EnqueueResult{}
-		if nj.File != nil {
-			rec := *nj.File
-			rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomePending, "", t.now
-			if rec.Tileset == "" {
-				rec.Tileset = nj.Tileset
-			}
-			if err := putFile(t.b(bucketFiles), rec); err != nil {
-				return err
-			}
-		}
-		existing, err := t.tilesetJobs(nj.Tileset)
+		jobs, err := t.tilesetJobs(nj.Tileset)
 		if err != nil {
 			return err
 		}
-		for _, j := range existing {
-			if j.SHA256 == nj.SHA256 && j.Stage != StageFailed {
-				res.Job, res.Existing = j, true
-				return nil
+		var live []Job // queued or in flight, in queue order
+		for _, j := range jobs {
+			if j.Stage != StageFailed {
+				live = append(live, j)
 			}
 		}
-		for _, j := range existing {
+		if len(live) > 0 && live[len(live)-1].SHA256 == nj.SHA256 {
+			res.Job, res.Existing = live[len(live)-1], true
+			return t.join(&res.Job, nj)
+		}
+		if len(live) == 0 && nj.SkipHeld {
+			var ts TilesetRecord
+			found, err := getJSON(t.b(bucketTilesets), []byte(nj.Tileset), &ts)
+			if err != nil {
+				return err
+			}
+			if found && ts.SHA256 == nj.SHA256 {
+				// Held: a failure of other content no longer applies.
+				for _, j := range jobs {
+					if err := t.endJob(j, OutcomeSuperseded, "the tileset holds the file's content "+short(nj.SHA256)); err != nil {
+						return err
+					}
+					res.Superseded = append(res.Superseded, j)
+				}
+				res.Held = true
+				return t.recordHeld(nj)
+			}
+			for _, j := range jobs { // failed, for these very bytes: not sent again
+				if j.SHA256 == nj.SHA256 {
+					res.Job, res.Existing = j, true
+					return t.joinFailed(&res.Job, nj)
+				}
+			}
+		}
+		if err := t.putPending(nj); err != nil {
+			return err
+		}
+		for _, j := range jobs {
 			if j.Stage != StageQueued && j.Stage != StageFailed {
 				continue
 			}
@@ -82,6 +122,12 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 				return err
 			}
 			res.Superseded = append(res.Superseded, j)
+		}
+		for _, j := range live {
+			if j.Stage.InFlight() && j.SHA256 == nj.SHA256 {
+				res.Job, res.Existing = j, true
+				return t.join(&res.Job, nj)
+			}
 		}
 		id, err := t.b(bucketJobs).NextSequence()
 		if err != nil {
@@ -97,10 +143,75 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("enqueue %s for %s: %w", nj.Source, nj.Tileset, err)
 	}
-	if !res.Existing {
+	if !res.Existing && !res.Held {
 		s.log.Debug("job queued", "job", res.Job, "superseded", len(res.Superseded))
 	}
 	return res, nil
+}
+
+// putPending stores nj.File, if any, as pending for nj's content.
+func (t *txn) putPending(nj NewJob) error {
+	if nj.File == nil {
+		return nil
+	}
+	rec := *nj.File
+	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomePending, "", t.now
+	if rec.Tileset == "" {
+		rec.Tileset = nj.Tileset
+	}
+	return putFile(t.b(bucketFiles), rec)
+}
+
+// join makes nj's file wait for job j, which sends the same content: its
+// record becomes pending and, unless it is j's source, it is listed in
+// j.Joined.
+func (t *txn) join(j *Job, nj NewJob) error {
+	if err := t.putPending(nj); err != nil {
+		return err
+	}
+	if nj.File == nil || nj.Source == j.Source || slices.Contains(j.Joined, nj.Source) {
+		return nil
+	}
+	j.Joined = append(j.Joined, nj.Source)
+	return t.putJob(*j)
+}
+
+// joinFailed records nj's file as failed with j, which failed for the same
+// content: sending it again would fail again (until `tilesyncd retry`).
+func (t *txn) joinFailed(j *Job, nj NewJob) error {
+	if nj.File == nil {
+		return nil
+	}
+	rec := *nj.File
+	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeFailed, j.LastError, t.now
+	if rec.Tileset == "" {
+		rec.Tileset = nj.Tileset
+	}
+	if err := putFile(t.b(bucketFiles), rec); err != nil {
+		return err
+	}
+	if nj.Source == j.Source || slices.Contains(j.Joined, nj.Source) {
+		return nil
+	}
+	j.Joined = append(j.Joined, nj.Source)
+	return t.putJob(*j)
+}
+
+// recordHeld stores nj.File, if any, as unchanged: its tileset holds its
+// content.
+func (t *txn) recordHeld(nj NewJob) error {
+	if nj.File == nil {
+		return nil
+	}
+	rec := *nj.File
+	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeUnchanged, "", t.now
+	if rec.Tileset == "" {
+		rec.Tileset = nj.Tileset
+	}
+	if err := putFile(t.b(bucketFiles), rec); err != nil {
+		return err
+	}
+	return t.addHistory(HistoryEntry{Tileset: nj.Tileset, Source: nj.Source, SHA256: nj.SHA256, Outcome: OutcomeUnchanged})
 }
 
 func short(sha string) string {
@@ -218,12 +329,25 @@ func (s *Store) MarkStaged(id uint64, stagedSHA256 string) (Job, error) {
 
 // CreateSent records, before the create request goes out, that it is about
 // to: after a crash, a staged job with CreateSentAt set must be looked up at
-// Mapbox before it is created again. The first time is kept.
-func (s *Store) CreateSent(id uint64, at time.Time) (Job, error) {
+// Mapbox before it is created again. at is this machine's clock, server the
+// same moment on Mapbox's clock (zero if unknown). The first time is kept
+// until ClearCreateSent.
+func (s *Store) CreateSent(id uint64, at, server time.Time) (Job, error) {
 	return s.transition(id, "record create sent", []Stage{StageStaged}, func(_ *txn, j *Job) error {
 		if j.CreateSentAt.IsZero() {
-			j.CreateSentAt = at
+			j.CreateSentAt, j.CreateSentServer = at, server
 		}
+		return nil
+	})
+}
+
+// ClearCreateSent forgets a create intent once the attempt that recorded it
+// proved that nothing was created (Mapbox answered 4xx, or the request never
+// left this machine): the next attempt is a fresh create, and recovery will
+// not look for an upload that does not exist.
+func (s *Store) ClearCreateSent(id uint64) (Job, error) {
+	return s.transition(id, "clear create sent", []Stage{StageStaged}, func(_ *txn, j *Job) error {
+		j.CreateSentAt, j.CreateSentServer = time.Time{}, time.Time{}
 		return nil
 	})
 }
@@ -340,7 +464,7 @@ func (s *Store) Retry(id uint64) (Job, error) {
 			}
 		}
 		*j = Job{ID: j.ID, Tileset: j.Tileset, Name: j.Name, Source: j.Source, SHA256: j.SHA256,
-			Size: j.Size, Stage: StageQueued, CreatedAt: j.CreatedAt}
+			Size: j.Size, Joined: j.Joined, Stage: StageQueued, CreatedAt: j.CreatedAt}
 		return t.setFileOutcome(*j, OutcomePending, "")
 	})
 }
@@ -359,4 +483,77 @@ func (s *Store) Cancel(id uint64, reason string) (Job, error) {
 			j.Stage = StageDone
 			return t.endJob(*j, OutcomeCancelled, reason)
 		})
+}
+
+// Retarget makes one of a job's joined files its source when the source is
+// gone or no longer holds the job's content before any create was sent.
+// Staging starts over from the new source (credentials and multipart upload
+// forgotten): the bytes already sent were read from the old one. It returns
+// ErrNotFound when no joined file still holds the content (the caller then
+// cancels the job).
+func (s *Store) Retarget(id uint64) (Job, error) {
+	return s.transition(id, "retarget", []Stage{StageQueued, StageStaging, StageRetryWait},
+		func(t *txn, j *Job) error {
+			if j.UploadID != "" || !j.CreateSentAt.IsZero() || (j.Stage == StageRetryWait && j.RetryFrom != StageStaging) {
+				return fmt.Errorf("job %d is past staging: %w", id, ErrInvalidTransition)
+			}
+			files := t.b(bucketFiles)
+			for i, key := range j.Joined {
+				rec, ok, err := getFile(files, key)
+				if err != nil {
+					return err
+				}
+				if ok && rec.SHA256 == j.SHA256 && rec.Tileset == j.Tileset {
+					// The old source stays joined: should its record still
+					// say pending, the job's end settles it.
+					j.Joined = append(slices.Clone(j.Joined[i+1:]), j.Source)
+					j.Source = key
+					j.Credentials, j.Multipart = nil, nil
+					return nil
+				}
+			}
+			return fmt.Errorf("job %d: no other file holds its content: %w", id, ErrNotFound)
+		})
+}
+
+// KnownUpload reports whether uploadID is already accounted for in
+// tileset's records: its last upload, its history, or one of its jobs. Create
+// recovery never takes such an upload for a new one.
+func (s *Store) KnownUpload(tileset, uploadID string) (bool, error) {
+	known := false
+	err := s.view(func(tx *bolt.Tx) error {
+		var ts TilesetRecord
+		found, err := getJSON(tx.Bucket(bucketTilesets), []byte(tileset), &ts)
+		if err != nil {
+			return err
+		}
+		if found && ts.UploadID == uploadID {
+			known = true
+			return nil
+		}
+		if err := forPrefix(tx.Bucket(bucketHistByTS), namePrefix([]byte(tileset)), func(_, v []byte) error {
+			var e HistoryEntry
+			if json.Unmarshal(v, &e) == nil && e.UploadID == uploadID {
+				known = true
+			}
+			return nil
+		}); err != nil || known {
+			return err
+		}
+		return forPrefix(tx.Bucket(bucketJobsByTS), namePrefix([]byte(tileset)), func(k, _ []byte) error {
+			_, jid, ok := splitNameSeq(k)
+			if !ok {
+				return nil
+			}
+			var j Job
+			if found, err := getJSON(tx.Bucket(bucketJobs), seqKey(jid), &j); err == nil && found && j.UploadID == uploadID {
+				known = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up upload %s of %s: %w", uploadID, tileset, err)
+	}
+	return known, nil
 }

@@ -99,9 +99,9 @@ func TestPipeline(t *testing.T) {
 	}
 	ok(s.MarkStaged(id, "r1"))
 	sent := clk.Now()
-	ok(s.CreateSent(id, sent))
+	ok(s.CreateSent(id, sent, time.Time{}))
 	clk.Add(time.Second)
-	j = ok(s.CreateSent(id, clk.Now()))
+	j = ok(s.CreateSent(id, clk.Now(), time.Time{}))
 	if !j.CreateSentAt.Equal(sent) {
 		t.Errorf("CreateSentAt moved to %v", j.CreateSentAt)
 	}
@@ -158,7 +158,7 @@ func TestInvalidTransitions(t *testing.T) {
 			return s.MultipartStarted(id, state.Multipart{UploadID: "m", PartSize: 1})
 		}, []state.Stage{state.StageStaging}},
 		{"MarkStaged", func(id uint64) (state.Job, error) { return s.MarkStaged(id, "h") }, []state.Stage{state.StageStaging}},
-		{"CreateSent", func(id uint64) (state.Job, error) { return s.CreateSent(id, clk.Now()) }, []state.Stage{state.StageStaged}},
+		{"CreateSent", func(id uint64) (state.Job, error) { return s.CreateSent(id, clk.Now(), time.Time{}) }, []state.Stage{state.StageStaged}},
 		{"Created", func(id uint64) (state.Job, error) { return s.Created(id, "u", clk.Now()) }, []state.Stage{state.StageStaged}},
 		{"Progress", func(id uint64) (state.Job, error) { return s.Progress(id, .1) }, []state.Stage{state.StageProcessing}},
 		{"Done", s.Done, []state.Stage{state.StageProcessing}},

@@ -31,7 +31,7 @@ type op struct {
 }
 
 var opKinds = []string{"start", "creds", "multipart", "part", "staged", "createsent", "created", "progress",
-	"done", "fail", "retrylater", "resume", "retry", "cancel"}
+	"done", "fail", "retrylater", "resume", "retry", "cancel", "retarget"}
 
 // jobInfo is what genOp needs to know of a job.
 type jobInfo struct {
@@ -45,7 +45,7 @@ var forward = map[state.Stage][]string{
 	state.StageStaging:    {"creds", "multipart", "part", "part", "staged", "staged", "retrylater"},
 	state.StageStaged:     {"createsent", "created", "created", "retrylater"},
 	state.StageProcessing: {"progress", "done", "done", "retrylater", "fail"},
-	state.StageRetryWait:  {"resume", "resume", "retry"},
+	state.StageRetryWait:  {"resume", "resume", "retry", "retarget"},
 	state.StageFailed:     {"retry", "cancel"},
 }
 
@@ -126,7 +126,7 @@ func applyStore(s *state.Store, o op) string {
 	case "staged":
 		_, err = s.MarkStaged(o.ID, o.SHA)
 	case "createsent":
-		_, err = s.CreateSent(o.ID, at(o.N))
+		_, err = s.CreateSent(o.ID, at(o.N), time.Time{})
 	case "created":
 		_, err = s.Created(o.ID, fmt.Sprint("up", o.ID), at(o.N))
 	case "progress":
@@ -143,6 +143,8 @@ func applyStore(s *state.Store, o op) string {
 		_, err = s.Retry(o.ID)
 	case "cancel":
 		_, err = s.Cancel(o.ID, "cancelled")
+	case "retarget":
+		_, err = s.Retarget(o.ID)
 	default:
 		panic("unknown op " + o.Kind)
 	}
@@ -153,6 +155,7 @@ func applyStore(s *state.Store, o op) string {
 type mJob struct {
 	ID                    uint64
 	Tileset, Path, SHA    string
+	Joined                []string
 	Stage, RetryFrom      state.Stage
 	Attempts              int
 	Next, CreateSent      time.Time
@@ -221,9 +224,18 @@ func (m *model) tilesetJobs(ts string) []*mJob {
 }
 
 func (m *model) setFileOutcome(j *mJob, outcome state.Outcome, reason string) {
-	if f, ok := m.files[j.Path]; ok && f.SHA == j.SHA {
-		f.Outcome, f.Reason, f.Tileset = string(outcome), reason, j.Tileset
-		m.files[j.Path] = f
+	for i, p := range append([]string{j.Path}, j.Joined...) {
+		if f, ok := m.files[p]; ok && f.SHA == j.SHA && (i == 0 || f.Tileset == j.Tileset) {
+			f.Outcome, f.Reason, f.Tileset = string(outcome), reason, j.Tileset
+			m.files[p] = f
+		}
+	}
+}
+
+// join makes the file at p wait for j.
+func (j *mJob) join(p string) {
+	if p != j.Path && !slices.Contains(j.Joined, p) {
+		j.Joined = append(j.Joined, p)
 	}
 }
 
@@ -239,14 +251,25 @@ func (m *model) apply(o op) string {
 	case "enqueue":
 		m.files[o.Path] = mFile{SHA: o.SHA, Tileset: o.Tileset, Outcome: string(state.OutcomePending)}
 		jobs := m.tilesetJobs(o.Tileset)
+		var live []*mJob
 		for _, j := range jobs {
-			if j.SHA == o.SHA && j.Stage != state.StageFailed {
-				return ""
+			if j.Stage != state.StageFailed {
+				live = append(live, j)
 			}
+		}
+		if len(live) > 0 && live[len(live)-1].SHA == o.SHA {
+			live[len(live)-1].join(o.Path)
+			return ""
 		}
 		for _, j := range jobs {
 			if j.Stage == state.StageQueued || j.Stage == state.StageFailed {
 				m.end(j, state.OutcomeSuperseded, "replaced by newer content "+o.SHA)
+			}
+		}
+		for _, j := range live {
+			if j.Stage.InFlight() && j.SHA == o.SHA {
+				j.join(o.Path)
+				return ""
 			}
 		}
 		m.seq++
@@ -279,7 +302,8 @@ func (m *model) apply(o op) string {
 		"fail":       {state.StageQueued, state.StageStaging, state.StageStaged, state.StageProcessing, state.StageRetryWait},
 		"retrylater": {state.StageStaging, state.StageStaged, state.StageProcessing},
 		"resume":     {state.StageRetryWait}, "retry": {state.StageFailed, state.StageRetryWait},
-		"cancel": {state.StageQueued, state.StageStaging, state.StageStaged, state.StageRetryWait, state.StageFailed},
+		"cancel":   {state.StageQueued, state.StageStaging, state.StageStaged, state.StageRetryWait, state.StageFailed},
+		"retarget": {state.StageQueued, state.StageStaging, state.StageRetryWait},
 	}[o.Kind]
 	if !slices.Contains(from, j.Stage) {
 		return "invalid"
@@ -345,13 +369,25 @@ func (m *model) apply(o op) string {
 		if len(m.tilesetJobs(j.Tileset)) > 1 {
 			return "newer"
 		}
-		*j = mJob{ID: j.ID, Tileset: j.Tileset, Path: j.Path, SHA: j.SHA, Stage: state.StageQueued}
+		*j = mJob{ID: j.ID, Tileset: j.Tileset, Path: j.Path, Joined: j.Joined, SHA: j.SHA, Stage: state.StageQueued}
 		m.setFileOutcome(j, state.OutcomePending, "")
 	case "cancel":
 		if j.Stage != state.StageFailed && (j.Upload != "" || !j.CreateSent.IsZero()) {
 			return "invalid"
 		}
 		m.end(j, state.OutcomeCancelled, "cancelled")
+	case "retarget":
+		if j.Upload != "" || !j.CreateSent.IsZero() || (j.Stage == state.StageRetryWait && j.RetryFrom != state.StageStaging) {
+			return "invalid"
+		}
+		for i, p := range j.Joined {
+			if f, ok := m.files[p]; ok && f.SHA == j.SHA && f.Tileset == j.Tileset {
+				j.Path, j.Joined = p, append(slices.Clone(j.Joined[i+1:]), j.Path)
+				j.Creds, j.Multipart, j.Parts = false, "", nil
+				return ""
+			}
+		}
+		return "notfound"
 	}
 	return ""
 }
@@ -379,6 +415,9 @@ func storeView(s *state.Store) (*model, error) {
 		mj := &mJob{ID: j.ID, Tileset: j.Tileset, Path: j.Source.Path, SHA: j.SHA256, Stage: j.Stage, RetryFrom: j.RetryFrom,
 			Attempts: j.Attempts, Next: j.NextAttempt, CreateSent: j.CreateSentAt, Upload: j.UploadID,
 			Creds: j.Credentials != nil, LastError: j.LastError, StagedHash: j.StagedSHA256}
+		for _, k := range j.Joined {
+			mj.Joined = append(mj.Joined, k.Path)
+		}
 		if j.Multipart != nil {
 			mj.Multipart = j.Multipart.UploadID
 			for _, p := range j.Multipart.Parts {
@@ -482,7 +521,7 @@ func TestModel(t *testing.T) {
 				}
 				if step%50 == 0 {
 					if err := s.Check(); err != nil {
-						t.Fatalf("step %d: %v", step, err)
+						t.Fatalf("step %d %+v: %v", step, o, err)
 					}
 				}
 			}

@@ -144,16 +144,26 @@ func appendBounded(b *bolt.Bucket, name []byte, seq uint64, data []byte, limit i
 	return nil
 }
 
-// setFileOutcome records outcome on the file the job came from, if the file
-// still has the job's content (a newer content has its own job and outcome).
+// setFileOutcome records outcome on the files waiting for the job: its
+// source, if the file still has the job's content (a newer content has its
+// own job and outcome), and each joined file that still has the job's
+// content for the job's tileset.
 func (t *txn) setFileOutcome(j Job, outcome Outcome, reason string) error {
 	files := t.b(bucketFiles)
-	rec, ok, err := getFile(files, j.Source)
-	if err != nil || !ok || rec.SHA256 != j.SHA256 {
-		return err
+	for i, key := range append([]FileKey{j.Source}, j.Joined...) {
+		rec, ok, err := getFile(files, key)
+		if err != nil {
+			return err
+		}
+		if !ok || rec.SHA256 != j.SHA256 || (i > 0 && rec.Tileset != j.Tileset) {
+			continue
+		}
+		rec.Outcome, rec.Reason, rec.Tileset, rec.UpdatedAt = outcome, reason, j.Tileset, t.now
+		if err := putFile(files, rec); err != nil {
+			return err
+		}
 	}
-	rec.Outcome, rec.Reason, rec.Tileset, rec.UpdatedAt = outcome, reason, j.Tileset, t.now
-	return putFile(files, rec)
+	return nil
 }
 
 // endJob removes a job that will not be sent and records why.

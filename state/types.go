@@ -173,14 +173,19 @@ type Multipart struct {
 
 // Job is one (tileset, content) to send, with everything needed to resume it.
 type Job struct {
-	ID        uint64  `json:"id"` // queue order; never reused
-	Tileset   string  `json:"tileset"`
-	Name      string  `json:"name,omitempty"` // display name for the upload
-	Source    FileKey `json:"source"`
-	SHA256    string  `json:"sha256"`
-	Size      int64   `json:"size"`
-	Stage     Stage   `json:"stage"`
-	RetryFrom Stage   `json:"retry_from,omitempty"` // the stage a retry-wait job resumes at
+	ID      uint64  `json:"id"` // queue order; never reused
+	Tileset string  `json:"tileset"`
+	Name    string  `json:"name,omitempty"` // display name for the upload
+	Source  FileKey `json:"source"`
+	// Joined lists the other files that hold this job's content and wait
+	// for it (a copy, or the file at its new path after a move): when the
+	// job ends their records take its outcome, and if the source is gone
+	// before its bytes are staged, one of them becomes the source.
+	Joined    []FileKey `json:"joined,omitempty"`
+	SHA256    string    `json:"sha256"`
+	Size      int64     `json:"size"`
+	Stage     Stage     `json:"stage"`
+	RetryFrom Stage     `json:"retry_from,omitempty"` // the stage a retry-wait job resumes at
 
 	Attempts    int       `json:"attempts,omitempty"` // transient failures so far
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
@@ -192,13 +197,18 @@ type Job struct {
 	Multipart    *Multipart   `json:"multipart,omitempty"`
 	StagedSHA256 string       `json:"staged_sha256,omitempty"`
 	StagedAt     time.Time    `json:"staged_at,omitzero"`
-	// CreateSentAt is when the first create request was sent. A staged job
-	// with it set may already exist at Mapbox: look it up before creating again.
-	CreateSentAt    time.Time `json:"create_sent_at,omitzero"`
-	UploadID        string    `json:"upload_id,omitempty"`
-	UploadCreatedAt time.Time `json:"upload_created_at,omitzero"`
-	Progress        float64   `json:"progress,omitempty"`
-	ProgressAt      time.Time `json:"progress_at,omitzero"`
+	// CreateSentAt is when the first create request that may have reached
+	// Mapbox was sent (this machine's clock). A staged job with it set may
+	// already exist at Mapbox: look it up before creating again. It is
+	// cleared when the attempt that set it proves nothing was created.
+	CreateSentAt time.Time `json:"create_sent_at,omitzero"`
+	// CreateSentServer is the same moment on Mapbox's clock (learned from
+	// the Date header of its answers); zero when it was not known then.
+	CreateSentServer time.Time `json:"create_sent_server,omitzero"`
+	UploadID         string    `json:"upload_id,omitempty"`
+	UploadCreatedAt  time.Time `json:"upload_created_at,omitzero"`
+	Progress         float64   `json:"progress,omitempty"`
+	ProgressAt       time.Time `json:"progress_at,omitzero"`
 }
 
 // String describes the job without secrets.

@@ -6,12 +6,25 @@
 // refuse what cannot succeed; a file whose size, modification time and file ID
 // match a record that says it is done is skipped without being read; otherwise
 // it is hashed (a shapefile is first zipped, deterministically, with its parts),
-// and content its tileset already has is skipped; the rest is queued in the
-// state database, one job per (tileset, content), the newest content of a
-// tileset replacing an older one still queued. A file intake cannot read, or
+// and content its tileset will hold once its queue drains is skipped (or
+// joins the job that sends it); the rest is queued in the state database,
+// one job per (tileset, content), the newest content of a tileset replacing
+// an older one still queued. When a file is removed whose content its
+// tileset is to hold, the other files that map to the tileset (a conflict)
+// are read again, so the tileset follows the folder. A file intake cannot read, or
 // cannot record because the state database fails, is taken again later with
 // a growing delay (Backoff, up to its maximum): the watcher does not report
 // an unchanged file twice, so nothing else would.
+//
+// Intake reads every file through its watch folder (watcher.Folder): opened
+// once, never through a link that leaves the folder unless the folder says
+// follow_links, never blocking on a named pipe, refused unless what was
+// opened is a regular file. A shapefile is zipped from the descriptors of
+// the parts that were checked; it is refused, before a byte reaches the
+// spool, when its parts together are too large (format.ShapefileSizeRefusal)
+// or the spool's filesystem has not room for the zip and a margin. Hashing
+// and zipping check the context between chunks, so a stop or a reload during
+// a 20 GB hash takes effect at once.
 //
 // Workers take runnable jobs in queue order, at most one per tileset, and move
 // each through its stages, every change one transaction: credentials, resumable
@@ -19,8 +32,13 @@
 // queued hash, or the file changed and the job is cancelled until it settles
 // again), create (its intent recorded before it is sent, and its answer in the
 // same transaction that marks the job processing). A crash between sending a
-// create and storing its answer is resolved on restart by looking the upload up
-// in Mapbox's list before creating again: the same bytes are never uploaded twice.
+// create and storing its answer, or a lost answer, is resolved by looking the
+// upload up in Mapbox's list before creating again: an upload of the tileset
+// created since the create was sent, on Mapbox's clock (the client learns
+// its offset from the Date header), and not one the state already accounts
+// for; the newest such. A create that provably created nothing (a 4xx
+// answer, or a request that never left) clears the intent. The same bytes
+// are never uploaded twice, and an older upload is never taken for a newer.
 //
 // One poller watches every processing upload with one list request (up to 100
 // uploads an answer), asking for a single upload only when the list does not

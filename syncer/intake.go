@@ -38,7 +38,7 @@ func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 	rel := ev.Rel
 	if ev.Kind == watcher.Removed {
 		if _, isPart := format.ShapefileSidecar(path.Base(rel)); !isPart {
-			return s.store.RemoveFile(state.FileKey{Watch: w.Path, Path: rel})
+			return s.removed(ctx, w, state.FileKey{Watch: w.Path, Path: rel})
 		}
 	}
 	// A change to a shapefile's part is a change to the shapefile.
@@ -173,8 +173,10 @@ func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Deci
 	}
 	if known && sig.matches(rec) && rec.Tileset == d.Tileset {
 		switch rec.Outcome {
-		case state.OutcomeUploaded, state.OutcomeUnchanged, state.OutcomePending, state.OutcomeFailed:
-			// Done, queued, or failed for these very bytes: nothing to read.
+		case state.OutcomeUploaded, state.OutcomeUnchanged, state.OutcomePending, state.OutcomeFailed, state.OutcomeSuperseded:
+			// Done, queued, failed, or replaced by another file's newer
+			// content for the tileset (a conflict) for these very bytes:
+			// nothing to read.
 			return nil
 		}
 	}
@@ -195,20 +197,19 @@ func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Deci
 		return nil
 	}
 	newRec := state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID, SHA256: sha, Tileset: d.Tileset}
-	unchanged, err := s.store.Unchanged(d.Tileset, sha)
+	// "Unchanged" is judged against what the tileset will hold once its
+	// queue drains, in the transaction that queues: content put back while
+	// newer content is in flight is queued behind it, not skipped.
+	res, err := s.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size,
+		File: &newRec, SkipHeld: true})
 	if err != nil {
 		return err
 	}
-	if unchanged {
-		newRec.Outcome = state.OutcomeUnchanged
+	if res.Held {
 		s.stats.Unchanged.Add(1)
 		log.Info("skip: unchanged", "tileset", d.Tileset, "sha256", sha[:12])
 		s.removeSpool(sendPath, abs)
-		return s.store.RecordOutcome(newRec)
-	}
-	res, err := s.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size, File: &newRec})
-	if err != nil {
-		return err
+		return nil
 	}
 	for _, old := range res.Superseded {
 		log.Info("superseded: newer content for the tileset replaces a queued one", "tileset", d.Tileset, "superseded_path", old.Source.String())
@@ -397,8 +398,72 @@ func Settled(store *state.Store, w *config.Watch, rel, tileset string) (string, 
 		return "queued", true
 	case state.OutcomeFailed:
 		return "failed: " + rec.Reason + " (not retried until the file changes; see tilesyncd retry)", true
+	case state.OutcomeSuperseded:
+		return "superseded: another file's newer content went to the tileset (not sent until this file changes)", true
 	}
 	return "", false
+}
+
+// removed forgets a file that is gone. If the tileset it went to was to
+// hold its content, another file that the rules send to the same tileset
+// (a conflict) now decides what the tileset holds: each such file whose
+// content differs is read again and queued, so the tileset does not keep
+// the content of a file the folder no longer has while another file maps
+// to it. That costs one pass over the file index, only when the removed
+// file's content is the tileset's.
+func (s *Syncer) removed(ctx context.Context, w *config.Watch, key state.FileKey) error {
+	rec, known, err := s.store.File(key)
+	if err != nil {
+		return err
+	}
+	if known && rec.Tileset != "" && rec.SHA256 != "" {
+		// First the others, then the record: an error here leaves the
+		// record for intake's retry of this event.
+		if err := s.resendOthers(ctx, key, rec); err != nil {
+			return err
+		}
+	}
+	return s.store.RemoveFile(key)
+}
+
+// resendOthers queues the other files of rec's tileset when the removed
+// file at key held the content the tileset is to hold.
+func (s *Syncer) resendOthers(ctx context.Context, key state.FileKey, rec state.FileRecord) error {
+	held, ok, err := s.store.Destined(rec.Tileset)
+	if err != nil || !ok || held != rec.SHA256 {
+		return err
+	}
+	var others []state.FileRecord
+	err = s.store.Files("", func(o state.FileRecord) error {
+		if o.Tileset == rec.Tileset && o.Key != key {
+			others = append(others, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.SHA256 == held {
+			return nil // another file holds the content: nothing changes
+		}
+	}
+	for _, o := range others {
+		ow := s.watchOf(o.Key.Watch)
+		if ow == nil {
+			continue
+		}
+		s.log.Info("a file of the tileset was removed; sending another file that maps to it", "tileset", rec.Tileset,
+			"removed", key.String(), "path", o.Key.String())
+		o.ModTime, o.Outcome = 0, "" // read it again
+		if err := s.store.PutFile(o); err != nil {
+			return err
+		}
+		if err := s.ingestFile(ctx, ow, o.Key.Path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Adopt records the file at rel in watch folder w as what its tileset

@@ -26,6 +26,10 @@ type API interface {
 	Create(ctx context.Context, req mapbox.CreateRequest) (mapbox.Upload, error)
 	Upload(ctx context.Context, id string) (mapbox.Upload, error)
 	List(ctx context.Context, opts mapbox.ListOptions) ([]mapbox.Upload, error)
+	// ListPage reads one page of the list and the cursor of the next ("" on the last).
+	ListPage(ctx context.Context, opts mapbox.ListOptions) ([]mapbox.Upload, string, error)
+	// ClockOffset is Mapbox's clock less this machine's, from its answers' Date headers.
+	ClockOffset() (time.Duration, bool)
 }
 
 // Stager is what the syncer needs of S3 staging (*staging.Stager).
@@ -169,6 +173,11 @@ func signal(ch chan struct{}) {
 // It returns nil on cancellation.
 func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 	s.cleanSpool()
+	if n, err := s.store.RepairPending(); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Warn("file records said queued with no job (left by an older tilesyncd); they are read again", "files", n)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.intake(ctx, events) })
 	g.Go(func() error { return s.dispatch(ctx) })

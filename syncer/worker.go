@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -274,7 +275,8 @@ func moved(j state.Job) func(state.Job, error) (state.Job, error) {
 // errFileChanged: the bytes sent are not the bytes queued.
 var errFileChanged = errors.New("the file changed while it was staged")
 
-// create creates the upload, unless a create sent before a crash already did.
+// create creates the upload, unless a create sent earlier (before a crash,
+// or whose answer was lost) already did.
 func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 	if !j.CreateSentAt.IsZero() {
 		up, found, err := s.findUpload(ctx, j)
@@ -282,19 +284,45 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 			return j, err
 		}
 		if found {
-			s.log.Info("found the upload a create sent before a stop made: not creating it again", "job", j, "upload_id", up.ID)
+			s.log.Info("found the upload an earlier create made (its answer was lost, or tilesyncd stopped): not creating it again",
+				"job", j, "upload_id", up.ID)
 			return s.created(ctx, j, up)
 		}
 	}
-	j, err := moved(j)(s.store.CreateSent(j.ID, time.Now()))
+	fresh := j.CreateSentAt.IsZero()
+	now := time.Now()
+	var server time.Time
+	if off, ok := s.api.ClockOffset(); ok {
+		server = now.Add(off)
+	}
+	j, err := moved(j)(s.store.CreateSent(j.ID, now, server))
 	if err != nil {
 		return j, err
 	}
 	up, err := s.api.Create(ctx, mapbox.CreateRequest{Tileset: j.Tileset, URL: j.Credentials.URL, Name: j.Name})
 	if err != nil {
+		if fresh && provesNotCreated(err) {
+			// This attempt recorded the intent and created nothing: forget
+			// it, so that no later recovery looks for (and takes) another
+			// upload of the tileset as this one.
+			j, _ = moved(j)(s.store.ClearCreateSent(j.ID))
+		}
 		return j, err
 	}
 	return s.created(ctx, j, up)
+}
+
+// provesNotCreated reports whether a failed create certainly created
+// nothing: the request never left this machine (the rate budget held it,
+// or no connection was made), or Mapbox answered it with a 4xx (a 429, a
+// busy tileset, a refused token, an invalid request). A 5xx, a timeout or a
+// lost answer proves nothing: the upload may exist.
+func provesNotCreated(err error) bool {
+	if mapbox.NotSent(err) {
+		return true
+	}
+	var ae *mapbox.APIError
+	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout
 }
 
 func (s *Syncer) created(ctx context.Context, j state.Job, up mapbox.Upload) (state.Job, error) {
@@ -323,31 +351,75 @@ func (s *Syncer) created(ctx context.Context, j state.Job, up mapbox.Upload) (st
 	}
 }
 
-// findUpload looks in Mapbox's list for an upload of the job's tileset
-// created since its create was first sent (less a margin for clock skew).
+// findUpload looks in Mapbox's list for the upload an earlier create of
+// the job made. A candidate is an upload of the job's tileset created,
+// on Mapbox's clock, since that create was sent (less a margin), and not
+// already accounted for in the state (the tileset's last upload, its
+// history, its other jobs): the upload of the content the tileset held
+// before is never taken for this one. The newest candidate wins. The list
+// is read page by page, newest first, until it reaches uploads older than
+// the window (at most maxRecoveryPages pages).
 func (s *Syncer) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bool, error) {
-	list, err := s.api.List(ctx, mapbox.ListOptions{Limit: mapbox.MaxListLimit})
-	if err != nil {
-		return mapbox.Upload{}, false, err
-	}
-	since := j.CreateSentAt.Add(-clockSkew)
-	var found mapbox.Upload
-	ok := false
-	for _, u := range list {
-		if u.Tileset == j.Tileset && !u.Created.Before(since) && (!ok || u.Created.Before(found.Created)) {
-			found, ok = u, true
+	opts := mapbox.ListOptions{Limit: mapbox.MaxListLimit}
+	var since time.Time
+	for page := 0; page < maxRecoveryPages; page++ {
+		list, next, err := s.api.ListPage(ctx, opts)
+		if err != nil {
+			return mapbox.Upload{}, false, err
 		}
+		if page == 0 {
+			since = s.recoverySince(j) // after an answer: Mapbox's clock is known
+		}
+		for _, u := range list { // newest first
+			if u.Created.Before(since) {
+				return mapbox.Upload{}, false, nil
+			}
+			if u.Tileset != j.Tileset {
+				continue
+			}
+			known, err := s.store.KnownUpload(j.Tileset, u.ID)
+			if err != nil {
+				return mapbox.Upload{}, false, err
+			}
+			if !known {
+				return u, true, nil
+			}
+		}
+		if next == "" {
+			return mapbox.Upload{}, false, nil
+		}
+		opts.Start = next
 	}
-	if !ok && len(list) == mapbox.MaxListLimit && list[len(list)-1].Created.After(since) {
-		// The list holds only the newest uploads: an older one is out of sight.
-		s.log.Warn("cannot confirm whether a create sent before a stop was received: Mapbox's list no longer reaches back to it; creating again",
-			"job", j, "create_sent_at", j.CreateSentAt)
-	}
-	return found, ok, nil
+	s.log.Warn("cannot confirm whether an earlier create was received: Mapbox's list is too long to read back to it; creating again",
+		"job", j, "create_sent_at", j.CreateSentAt)
+	return mapbox.Upload{}, false, nil
 }
 
-// clockSkew is how far this machine's clock and Mapbox's may disagree.
-const clockSkew = 5 * time.Minute
+// recoverySince is when, on Mapbox's clock, an upload made by the job's
+// first create could have been created at the earliest.
+func (s *Syncer) recoverySince(j state.Job) time.Time {
+	if !j.CreateSentServer.IsZero() {
+		return j.CreateSentServer.Add(-serverClockMargin)
+	}
+	if off, ok := s.api.ClockOffset(); ok {
+		// This machine's clock may have been stepped since the create.
+		return j.CreateSentAt.Add(off).Add(-clockSkew)
+	}
+	return j.CreateSentAt.Add(-clockSkew)
+}
+
+// Margins of the recovery window: serverClockMargin where the create's time
+// on Mapbox's clock was recorded (its Date header has whole seconds, and
+// the request took some time), clockSkew where only this machine's clock
+// was.
+const (
+	serverClockMargin = 10 * time.Second
+	clockSkew         = 5 * time.Minute
+)
+
+// maxRecoveryPages bounds the list pages read to recover one create (100
+// uploads a page).
+const maxRecoveryPages = 20
 
 // orphanScan is how often the dispatcher looks for jobs no worker holds.
 const orphanScan = 30 * time.Second
@@ -398,6 +470,8 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		}
 	}
 	switch {
+	case (errors.Is(err, errFileChanged) || errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero()) && s.retarget(j):
+		retry(time.Now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
 	case errors.Is(err, errFileChanged), errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero():
 		reason := "the file changed while it was staged; it is sent again once it settles"
 		if errors.Is(err, fs.ErrNotExist) {
@@ -432,6 +506,20 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		retry(time.Now().Add(s.backoff.delay(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
 	}
 	signal(s.wake)
+}
+
+// retarget makes a joined file that still holds the job's content its
+// source (a file moved, or a copy), and reports whether there was one.
+func (s *Syncer) retarget(j state.Job) bool {
+	nj, err := s.store.Retarget(j.ID)
+	if err != nil {
+		if !errors.Is(err, state.ErrNotFound) {
+			s.log.Error("retarget job", "job", j, "err", err)
+		}
+		return false
+	}
+	s.log.Info("the job's file is gone or changed; another file holds the same content", "job", j, "source", nj.Source.String())
+	return true
 }
 
 // forgetSignature makes the next report of the job's file read it again.

@@ -1,0 +1,184 @@
+package state_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/state/statetest"
+)
+
+// fileJob is newJob with a file record, as the syncer queues.
+func fileJob(tileset, path, sha string) state.NewJob {
+	nj := newJob(tileset, path, sha)
+	nj.File, nj.SkipHeld = &state.FileRecord{Size: 100}, true
+	return nj
+}
+
+func outcome(t *testing.T, s *state.Store, path string) state.Outcome {
+	t.Helper()
+	rec, ok, err := s.File(state.FileKey{Watch: watch, Path: path})
+	if err != nil || !ok {
+		t.Fatalf("file %s: %v %v", path, ok, err)
+	}
+	return rec.Outcome
+}
+
+// upload runs a queued job through to done.
+func upload(t *testing.T, s *state.Store, id uint64, sha, uploadID string) {
+	t.Helper()
+	ok := mustOK(t)
+	ok(s.StartStaging(id))
+	ok(s.MarkStaged(id, sha))
+	ok(s.Created(id, uploadID, time.Now()))
+	ok(s.Done(id))
+}
+
+// A file put back to the tileset's content while newer content is in flight
+// is queued, not recorded unchanged (issue 12, case 2).
+func TestEnqueueRevertWhileNewerInFlight(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	upload(t, s, a.Job.ID, "A", "up-a")
+	if r, _ := s.Enqueue(fileJob("u.a", "f", "A")); !r.Held {
+		t.Fatalf("the tileset holds A: %+v", r)
+	}
+	b, _ := s.Enqueue(fileJob("u.a", "f", "B"))
+	ok(s.StartStaging(b.Job.ID))
+	r, err := s.Enqueue(fileJob("u.a", "f", "A"))
+	if err != nil || r.Held || r.Existing || r.Job.Stage != state.StageQueued {
+		t.Fatalf("A again while B is in flight: %+v %v", r, err)
+	}
+	if sha, _, _ := s.Destined("u.a"); sha != "A" {
+		t.Errorf("destined %s, want A", sha)
+	}
+}
+
+// Files that join a job take its outcome when it ends, and a job whose
+// source is gone moves to a joined file (issue 12, case 3).
+func TestJoinedFilesSettleWithTheJob(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	first, _ := s.Enqueue(fileJob("u.a", "old/f", "A"))
+	moved, _ := s.Enqueue(fileJob("u.a", "new/f", "A"))
+	if !moved.Existing || len(moved.Job.Joined) != 1 || moved.Job.Joined[0].Path != "new/f" {
+		t.Fatalf("the moved file joins: %+v", moved)
+	}
+	ok(s.StartStaging(first.Job.ID))
+	ok(s.RetryLater(first.Job.ID, "offline", time.Now()))
+	if err := s.RemoveFile(state.FileKey{Watch: watch, Path: "old/f"}); err != nil {
+		t.Fatal(err)
+	}
+	j := ok(s.Retarget(first.Job.ID))
+	if j.Source.Path != "new/f" || len(j.Joined) != 1 || j.Joined[0].Path != "old/f" || j.Credentials != nil || j.Multipart != nil {
+		t.Fatalf("retargeted: %+v", j)
+	}
+	if _, err := s.Retarget(first.Job.ID); !errors.Is(err, state.ErrNotFound) { // old/f is gone
+		t.Fatalf("no other file left: %v", err)
+	}
+	ok(s.Resume(first.Job.ID))
+	ok(s.MarkStaged(first.Job.ID, "A"))
+	ok(s.Created(first.Job.ID, "up", time.Now()))
+	ok(s.Done(first.Job.ID))
+	if o := outcome(t, s, "new/f"); o != state.OutcomeUploaded {
+		t.Errorf("new/f is %s, want uploaded", o)
+	}
+
+	// A copy that joined a job fails with it.
+	c1, _ := s.Enqueue(fileJob("u.b", "c1", "C"))
+	s.Enqueue(fileJob("u.b", "c2", "C"))
+	ok(s.Fail(c1.Job.ID, "Tileset is empty."))
+	if o := outcome(t, s, "c2"); o != state.OutcomeFailed {
+		t.Errorf("c2 is %s, want failed", o)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Only uploads not yet accounted for may be taken as a lost create's.
+func TestKnownUpload(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	upload(t, s, a.Job.ID, "A", "up-a")
+	b, _ := s.Enqueue(fileJob("u.a", "f", "B"))
+	upload(t, s, b.Job.ID, "B", "up-b")
+	for _, c := range []struct {
+		tileset, id string
+		want        bool
+	}{{"u.a", "up-b", true}, {"u.a", "up-a", true}, {"u.a", "up-c", false}, {"u.b", "up-a", false}} {
+		if got, err := s.KnownUpload(c.tileset, c.id); err != nil || got != c.want {
+			t.Errorf("KnownUpload(%s, %s) = %v %v, want %v", c.tileset, c.id, got, err, c.want)
+		}
+	}
+}
+
+// A create intent is forgotten when its attempt proved nothing was created.
+func TestClearCreateSent(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	ok(s.StartStaging(a.Job.ID))
+	ok(s.MarkStaged(a.Job.ID, "A"))
+	at, server := time.Now(), time.Now().Add(-10*time.Minute)
+	j := ok(s.CreateSent(a.Job.ID, at, server))
+	if !j.CreateSentAt.Equal(at) || !j.CreateSentServer.Equal(server) {
+		t.Fatalf("recorded %v %v", j.CreateSentAt, j.CreateSentServer)
+	}
+	j = ok(s.ClearCreateSent(a.Job.ID))
+	if !j.CreateSentAt.IsZero() || !j.CreateSentServer.IsZero() {
+		t.Fatalf("not cleared: %v %v", j.CreateSentAt, j.CreateSentServer)
+	}
+	ok(s.Cancel(a.Job.ID, "nothing reached Mapbox"))
+}
+
+// A pending record with no job (as an older tilesyncd could leave) is
+// reported by Check and repaired.
+func TestRepairPending(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	rec := state.FileRecord{Key: state.FileKey{Watch: watch, Path: "f"}, Size: 1, ModTime: 5, SHA256: "A", Tileset: "u.a", Outcome: state.OutcomePending}
+	if err := s.PutFile(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err == nil {
+		t.Fatal("Check accepts a pending record with no job")
+	}
+	if n, err := s.RepairPending(); err != nil || n != 1 {
+		t.Fatalf("repaired %d: %v", n, err)
+	}
+	got, _, _ := s.File(rec.Key)
+	if got.Outcome != "" || got.ModTime != 0 {
+		t.Fatalf("after repair: %+v", got)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Content Mapbox refused is not queued again when its file is only touched,
+// and a failure stops being listed once the file is back to what the
+// tileset holds.
+func TestFailedContentIsNotSentAgain(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	upload(t, s, a.Job.ID, "A", "up-a")
+	c, _ := s.Enqueue(fileJob("u.a", "f", "C"))
+	ok(s.Fail(c.Job.ID, "Tileset is empty."))
+	r, err := s.Enqueue(fileJob("u.a", "f", "C")) // touched: same bytes
+	if err != nil || !r.Existing || r.Job.ID != c.Job.ID || r.Job.Stage != state.StageFailed {
+		t.Fatalf("the same refused content again: %+v %v", r, err)
+	}
+	if o := outcome(t, s, "f"); o != state.OutcomeFailed {
+		t.Errorf("f is %s, want failed", o)
+	}
+	r, err = s.Enqueue(fileJob("u.a", "f", "A")) // back to what the tileset holds
+	if err != nil || !r.Held || len(r.Superseded) != 1 {
+		t.Fatalf("back to the held content: %+v %v", r, err)
+	}
+	if failed, _ := s.Failed(); len(failed) != 0 {
+		t.Errorf("still listed as failed: %v", failed)
+	}
+}
