@@ -25,6 +25,9 @@ const (
 	DefaultRescanInterval    = time.Hour
 	DefaultTilesetTemplate   = "{username}.{stem}"
 	DefaultNameTemplate      = "{stem}"
+	// DefaultStagedMaxAge is how old a staged object may be when its upload
+	// is created: Mapbox's staging bucket does not keep objects for ever.
+	DefaultStagedMaxAge = 24 * time.Hour
 )
 
 // Watch modes.
@@ -75,6 +78,10 @@ type Mapbox struct {
 	// ParallelParts is how many parts of a large file are sent at once.
 	ParallelParts     int
 	RequestsPerMinute int
+	// StagedMaxAge: bytes staged longer ago than this when their upload is
+	// to be created (a job held back by an outage or a refused token) are
+	// staged again first.
+	StagedMaxAge time.Duration
 }
 
 // State is where tilesyncd keeps its memory.
@@ -150,6 +157,7 @@ type mapboxYAML struct {
 	S3Checksum        string `yaml:"s3_checksum"`
 	ParallelParts     *int   `yaml:"parallel_parts"`
 	RequestsPerMinute *int   `yaml:"requests_per_minute"`
+	StagedMaxAge      string `yaml:"staged_max_age"`
 }
 
 type stateYAML struct {
@@ -262,6 +270,7 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 			p.errorf("mapbox.requests_per_minute", "%d is out of range (1 to 100000)", m.RequestsPerMinute)
 		}
 	}
+	m.StagedMaxAge = p.duration("mapbox.staged_max_age", raw.Mapbox.StagedMaxAge, DefaultStagedMaxAge, time.Second)
 
 	if raw.State.Path != "" {
 		cfg.State.Path = absPath(base, raw.State.Path)

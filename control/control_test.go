@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tilesyncd/tilesyncd/state"
 )
 
 func TestListenRefusesRemoteAddresses(t *testing.T) {
@@ -122,6 +124,15 @@ func TestJudge(t *testing.T) {
 		if h.OK != tt.ok || !strings.Contains(h.Reason, tt.reason) || (tt.ok && h.Reason != "") {
 			t.Errorf("%s: %+v, want ok %v, reason containing %q", tt.name, h, tt.ok, tt.reason)
 		}
+	}
+}
+
+// Jobs waiting to retry count in the stall check: a job that has waited
+// for StallAfter has not moved either (issue 13, item 12).
+func TestPendingCountsRetryWait(t *testing.T) {
+	counts := map[state.Stage]int{state.StageQueued: 1, state.StageRetryWait: 2, state.StageFailed: 4}
+	if got := pending(counts); got != 3 {
+		t.Errorf("pending(%v) = %d, want 3", counts, got)
 	}
 }
 

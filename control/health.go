@@ -62,13 +62,15 @@ func (s *Server) Health() Health {
 	return judge(now, s.src.Syncer().AuthError(), pending(counts), last, s.stallAfter)
 }
 
-// pending counts the jobs that should be moving: queued and in flight.
-// Retry-wait jobs wait on purpose; failed ones wait for a person.
+// pending counts the jobs that should be moving: queued, in flight, and
+// waiting to retry (a job that waits for StallAfter has not moved either:
+// the network or the API has been failing that long). Failed ones wait for
+// a person.
 func pending(counts map[state.Stage]int) int {
 	n := 0
 	for st, c := range counts {
 		switch st {
-		case state.StageQueued, state.StageStaging, state.StageStaged, state.StageProcessing:
+		case state.StageQueued, state.StageStaging, state.StageStaged, state.StageProcessing, state.StageRetryWait:
 			n += c
 		}
 	}

@@ -434,6 +434,39 @@ func (s *Store) RetryLater(id uint64, cause string, next time.Time) (Job, error)
 	})
 }
 
+// Restage sends a job's bytes to the staging bucket again: its staged
+// object is older than the bucket may keep it (staged, before a create
+// that could have used it), or Mapbox said the object was gone (a
+// processing job: its upload failed, recorded in history as failed with its
+// upload ID, so create recovery never takes it). The job goes back to
+// staging with no credentials, multipart upload or staged hash. A staged
+// job keeps its create intent: an earlier create may still have to be
+// looked up.
+func (s *Store) Restage(id uint64, reason string) (Job, error) {
+	return s.transition(id, "restage", []Stage{StageStaged, StageProcessing}, func(t *txn, j *Job) error {
+		if j.Stage == StageProcessing {
+			if err := t.addHistory(HistoryEntry{Tileset: j.Tileset, Source: j.Source, SHA256: j.SHA256,
+				UploadID: j.UploadID, JobID: j.ID, Outcome: OutcomeFailed, Message: reason + "; staging again"}); err != nil {
+				return err
+			}
+			j.UploadID, j.UploadCreatedAt, j.CreateSentAt, j.CreateSentServer = "", time.Time{}, time.Time{}, time.Time{}
+			j.Progress, j.ProgressAt = 0, time.Time{}
+		}
+		j.Stage, j.Credentials, j.Multipart, j.StagedSHA256, j.StagedAt = StageStaging, nil, nil, "", time.Time{}
+		return nil
+	})
+}
+
+// Reschedule moves a retry-wait job's next attempt to next (the syncer
+// clamps a deadline that lies further ahead than its longest wait, as a
+// clock set back leaves it).
+func (s *Store) Reschedule(id uint64, next time.Time) (Job, error) {
+	return s.transition(id, "reschedule", []Stage{StageRetryWait}, func(_ *txn, j *Job) error {
+		j.NextAttempt = next
+		return nil
+	})
+}
+
 // Resume moves a retry-wait job back to the stage it was parked from.
 func (s *Store) Resume(id uint64) (Job, error) {
 	return s.transition(id, "resume", []Stage{StageRetryWait}, func(_ *txn, j *Job) error {

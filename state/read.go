@@ -82,6 +82,12 @@ func (s *Store) InFlight() ([]Job, error) {
 // moves with StartStaging), and retry-wait jobs whose NextAttempt has passed
 // (moved with Resume). It reads only as far into the queue as it must.
 func (s *Store) Next(now time.Time, n int) ([]Job, error) {
+	return s.NextDue(n, func(j Job) bool { return !j.NextAttempt.After(now) })
+}
+
+// NextDue is Next with the caller deciding which retry-wait jobs are due
+// (the syncer keeps their deadlines on the monotonic clock).
+func (s *Store) NextDue(n int, due func(Job) bool) ([]Job, error) {
 	var out []Job
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketJobs).Cursor()
@@ -92,7 +98,7 @@ func (s *Store) Next(now time.Time, n int) ([]Job, error) {
 			}
 			switch j.Stage {
 			case StageRetryWait:
-				if !j.NextAttempt.After(now) {
+				if due(j) {
 					out = append(out, j)
 				}
 			case StageQueued:

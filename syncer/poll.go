@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
@@ -158,6 +159,10 @@ func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uin
 func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Time) {
 	log := s.log.With("job", j, "upload_id", u.ID)
 	if msg, failed := u.Failed(); failed {
+		if stagedObjectGone(msg) {
+			s.restage(j, msg)
+			return
+		}
 		s.fail(j, "Mapbox could not process the file: "+msg)
 		return
 	}
@@ -189,6 +194,27 @@ func (s *Syncer) fail(j state.Job, reason string) {
 	s.stats.Failed.Add(1)
 	if _, err := s.store.Fail(j.ID, reason); err != nil {
 		s.log.Error("mark failed", "job", j, "err", err)
+	}
+	signal(s.wake)
+}
+
+// stagedObjectGone reports whether an upload failed because the staged
+// object was not there (the staging bucket dropped it): the bytes are
+// staged again, not given up on.
+func stagedObjectGone(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "could not find the staged file")
+}
+
+// restage stages a processing job's bytes again after Mapbox found no
+// staged object, and makes it due at once.
+func (s *Syncer) restage(j state.Job, msg string) {
+	s.log.Warn("Mapbox could not find the staged bytes: staging them again", "job", j, "upload_id", j.UploadID, "message", msg)
+	nj, err := s.store.Restage(j.ID, "Mapbox could not find the staged file")
+	if err == nil {
+		_, err = s.store.RetryLater(nj.ID, msg, time.Now())
+	}
+	if err != nil {
+		s.log.Error("restage", "job", j, "err", err)
 	}
 	signal(s.wake)
 }

@@ -84,7 +84,8 @@ type Syncer struct {
 	pollWake chan struct{} // an upload was created
 
 	mu       sync.Mutex
-	staging  map[uint64]Transfer // staging progress of running jobs
+	staging  map[uint64]Transfer  // staging progress of running jobs
+	retryAt  map[uint64]time.Time // retry-wait jobs' deadlines, monotonic (retry.go)
 	authErr  error               // a token refused: nothing is sent until it works again
 	lastDone time.Time
 
@@ -114,7 +115,7 @@ func New(opts Options) (*Syncer, error) {
 		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, budget: opts.Budget,
 		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.withDefaults(),
 		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
-		staging: map[uint64]Transfer{},
+		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -173,6 +174,9 @@ func signal(ch chan struct{}) {
 // It returns nil on cancellation.
 func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 	s.cleanSpool()
+	if err := s.loadRetries(); err != nil {
+		return err
+	}
 	if n, err := s.store.RepairPending(); err != nil {
 		return err
 	} else if n > 0 {

@@ -75,7 +75,7 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 			orphans = orphans[1:]
 		}
 		if free := s.workers - busy(); free > 0 && len(orphans) == 0 && s.AuthError() == nil {
-			next, err := s.store.Next(time.Now(), s.workers+busy())
+			next, err := s.store.NextDue(s.workers+busy(), s.due)
 			if err != nil {
 				return err
 			}
@@ -92,8 +92,8 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 			}
 		}
 		wait := orphanScan
-		if at, ok, err := s.store.NextWake(); err == nil && ok {
-			wait = min(wait, max(time.Until(at), 10*time.Millisecond))
+		if d, ok, err := s.untilNextRetry(); err == nil && ok {
+			wait = min(wait, max(d, 10*time.Millisecond))
 		}
 		if s.AuthError() != nil {
 			wait = min(wait, authRetry)
@@ -289,6 +289,11 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 			return s.created(ctx, j, up)
 		}
 	}
+	if age := time.Since(j.StagedAt); s.cfg.Mapbox.StagedMaxAge > 0 && !j.StagedAt.IsZero() && age > s.cfg.Mapbox.StagedMaxAge {
+		s.log.Info("the staged bytes are older than staged_max_age, and the staging bucket may have dropped them: staging again",
+			"job", j, "staged_at", j.StagedAt.Format(time.RFC3339))
+		return moved(j)(s.store.Restage(j.ID, "staged "+age.Round(time.Minute).String()+" ago"))
+	}
 	fresh := j.CreateSentAt.IsZero()
 	now := time.Now()
 	var server time.Time
@@ -467,7 +472,9 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		log.Log(ctx, level, msg, "retry_at", at.Format(time.RFC3339), "attempt", j.Attempts+1, "err", err)
 		if _, e := s.store.RetryLater(j.ID, err.Error(), at); e != nil {
 			log.Error("schedule retry", "err", e)
+			return
 		}
+		s.scheduleRetry(j.ID, at)
 	}
 	switch {
 	case (errors.Is(err, errFileChanged) || errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero()) && s.retarget(j):
