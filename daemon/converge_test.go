@@ -1,14 +1,21 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
@@ -145,7 +152,7 @@ func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
 	hc := testHTTPClient()
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 1}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc,
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
 	if err != nil {
@@ -155,6 +162,181 @@ func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
 	if sum, err := d.SyncOnce(context.Background()); err != nil || sum.Uploaded != 1 {
 		t.Fatalf("SyncOnce = %+v, %v", sum, err)
 	}
+	if n := e.uploadsByTileset()["acme.roads"]; n != 1 {
+		t.Errorf("%d creates for acme.roads, want 1", n)
+	}
+}
+
+// Two files map to one tileset; when the one whose content the tileset
+// holds is removed, the other is sent: the tileset follows the folder.
+func TestConflictWinnerRemoved(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	d := e.runDaemon(Options{})
+	e.write("a/roads.geojson", `{"v":"A"}`)
+	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
+	e.write("b/roads.geojson", `{"v":"B"}`)
+	e.waitHeld(d, "acme.roads", sha(`{"v":"B"}`))
+	if err := os.Remove(filepath.Join(e.drop, "b", "roads.geojson")); err != nil {
+		t.Fatal(err)
+	}
+	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
+	if got := e.holds("acme.roads"); got != sha(`{"v":"A"}`) {
+		t.Fatalf("Mapbox holds %.12s, the folder A", got)
+	}
+}
+
+// A shapefile removed while its job waits is not sent from its zip in the
+// spool: nothing is created for a file the folder no longer has.
+func TestRemovedShapefileNotSent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.srv.SetUnreachable(true)
+	d := e.runDaemon(Options{})
+	for _, ext := range []string{".shp", ".shx", ".dbf"} {
+		e.write("parcels"+ext, "part "+ext)
+	}
+	waitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
+		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
+		return len(jobs) == 1
+	})
+	for _, ext := range []string{".shp", ".shx", ".dbf"} {
+		if err := os.Remove(filepath.Join(e.drop, "parcels"+ext)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the job to be dropped", 20*time.Second, func() bool {
+		idle, err := d.Syncer().Idle()
+		return err == nil && idle
+	})
+	e.srv.SetUnreachable(false)
+	e.write("roads.geojson", `{"roads":1}`) // work that shows the daemon is past the shapefile
+	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
+	if n := e.uploadsByTileset()["acme.parcels"]; n != 0 {
+		t.Errorf("%d uploads of the removed shapefile", n)
+	}
+}
+
+// The file changes while its bytes are staged, and the change is reported
+// before the staging notices: once the new bytes are uploaded, the file's
+// record says so with the file's own size and time (plan: unchanged).
+func TestChangeReportedDuringStagingLeavesARecordThatMatches(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	d := e.runDaemon(Options{Staging: staging.Options{PartSize: 5 << 20, MultipartThreshold: 5 << 20, Concurrency: 1,
+		HTTPClient: &http.Client{Transport: slowTransport{base: http.DefaultTransport, bytesPerSecond: 8 << 20}}}})
+	content := bytes.Repeat([]byte("0123456789abcdef"), (24<<20)/16)
+	p := filepath.Join(e.drop, "big.mbtiles")
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "staging to be under way", 30*time.Second, func() bool {
+		for _, tr := range d.Syncer().Transfers() {
+			if tr.Sent > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	changed := bytes.Clone(content)
+	copy(changed[12<<20:], bytes.Repeat([]byte("X"), 1<<20))
+	if err := os.WriteFile(p, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.waitHeld(d, "acme.big", sha(string(changed)))
+	w := d.cfg.Watch[0]
+	if got, ok := syncer.Settled(d.Store(), w, "big.mbtiles", "acme.big"); !ok || got != "unchanged" {
+		rec, _, _ := d.Store().File(state.FileKey{Watch: w.Path, Path: "big.mbtiles"})
+		t.Errorf("plan says %q %v for the uploaded file; its record: %+v", got, ok, rec)
+	}
+}
+
+// Two files map to one tileset; the one that changed last is removed
+// before its content was sent, so its job is dropped: the other file's
+// current content, superseded while the first was newer, is sent. (The
+// checker's seed 7101 caught a version that dropped the job first and then
+// saw nothing to resend.)
+func TestConflictNewerRemovedBeforeSent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	d := e.runDaemon(Options{})
+	a, b := "a/roads.geojson", "b/roads.geojson"
+	e.write(a, `{"v":"A1"}`)
+	e.waitHeld(d, "acme.roads", sha(`{"v":"A1"}`))
+	e.srv.SetUnreachable(true)
+	e.write(b, `{"v":"B1"}`)
+	waitFor(t, "B1 to wait for the network", 20*time.Second, func() bool {
+		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
+		return len(jobs) == 1
+	})
+	outcomeOf := func(rel, content string) func() bool {
+		return func() bool {
+			rec, ok, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: rel})
+			return ok && rec.SHA256 == sha(content)
+		}
+	}
+	e.write(a, `{"v":"A2"}`)
+	waitFor(t, "A2 to be queued", 20*time.Second, outcomeOf(a, `{"v":"A2"}`))
+	e.write(b, `{"v":"B2"}`)
+	waitFor(t, "B2 to be queued", 20*time.Second, outcomeOf(b, `{"v":"B2"}`))
+	if err := os.Remove(filepath.Join(e.drop, filepath.FromSlash(b))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the removal to be taken", 20*time.Second, func() bool {
+		_, ok, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: b})
+		return !ok
+	})
+	e.srv.SetUnreachable(false)
+	e.waitHeld(d, "acme.roads", sha(`{"v":"A2"}`))
+}
+
+// heldCreate holds the first create request on the way: the client gives up
+// waiting, and the request reaches Mapbox (and takes effect) afterwards, as
+// a request stuck in a slow proxy does.
+type heldCreate struct {
+	base    http.RoundTripper
+	hold    time.Duration
+	once    sync.Once
+	arrived chan struct{} // closed once the held request has been answered
+}
+
+func (h *heldCreate) RoundTrip(r *http.Request) (*http.Response, error) {
+	held := false
+	if r.Method == http.MethodPost && !strings.HasSuffix(r.URL.Path, "/credentials") {
+		h.once.Do(func() { held = true })
+	}
+	if !held {
+		return h.base.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	late := r.Clone(context.Background())
+	late.Body = io.NopCloser(bytes.NewReader(body))
+	go func() {
+		time.Sleep(h.hold) // the stuck proxy's delay, not a wait for an event
+		if resp, err := h.base.RoundTrip(late); err == nil {
+			resp.Body.Close()
+		}
+		close(h.arrived)
+	}()
+	return nil, errors.New("timeout awaiting response headers")
+}
+
+// A create whose answer timed out while the request was still on its way
+// takes effect after the client gave up: the retry waits before looking
+// for it, finds it, and creates nothing twice (seed 9132 of the checker).
+func TestCreateHeldOnTheWayNotCreatedTwice(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	hc := testHTTPClient()
+	held := &heldCreate{base: hc.Transport, hold: 1500 * time.Millisecond, arrived: make(chan struct{})}
+	hc.Transport = held
+	d := e.runDaemon(Options{HTTPClient: hc, CreateQuiet: 3 * time.Second})
+	e.write("roads.geojson", `{"roads":1}`)
+	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
+	select {
+	case <-held.arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held create never arrived")
+	}
+	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
 	if n := e.uploadsByTileset()["acme.roads"]; n != 1 {
 		t.Errorf("%d creates for acme.roads, want 1", n)
 	}

@@ -48,6 +48,9 @@ type Options struct {
 	Version string
 	// StallAfter: see control.Options.StallAfter; zero: its default.
 	StallAfter time.Duration
+	// CreateQuiet: see syncer.Options.CreateQuiet; zero: twice HTTPClient's
+	// ResponseHeaderTimeout when it is an *http.Transport, else the default.
+	CreateQuiet time.Duration
 }
 
 // Daemon is tilesyncd assembled.
@@ -116,7 +119,8 @@ func (d *Daemon) build(opts Options) error {
 		return err
 	}
 	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Budget: d.budget,
-		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff})
+		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff,
+		CreateQuiet: createQuiet(opts)})
 	if err != nil {
 		return err
 	}
@@ -299,4 +303,18 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	}
 	sum.Failures = failures
 	return sum, runErr
+}
+
+// createQuiet is twice the HTTP client's wait for an answer (see
+// syncer.Options.CreateQuiet), or Options.CreateQuiet when set.
+func createQuiet(opts Options) time.Duration {
+	if opts.CreateQuiet > 0 {
+		return opts.CreateQuiet
+	}
+	if opts.HTTPClient != nil {
+		if t, ok := opts.HTTPClient.Transport.(*http.Transport); ok && t.ResponseHeaderTimeout > 0 {
+			return 2 * t.ResponseHeaderTimeout
+		}
+	}
+	return syncer.DefaultCreateQuiet
 }

@@ -454,7 +454,7 @@ func TestCreateAnswerLostUploadsOnce(t *testing.T) {
 	hc := testHTTPClient()
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 2}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc,
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
 	if err != nil {

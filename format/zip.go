@@ -36,7 +36,7 @@ func ShapefileParts(shp string) ([]string, error) {
 		}
 		if found == "" {
 			if i < len(ShapefileRequired) {
-				return nil, fmt.Errorf("shapefile %s: missing its %s", shp, ext)
+				return nil, fmt.Errorf("shapefile %s: missing its %s: %w", shp, ext, fs.ErrNotExist)
 			}
 			continue
 		}

@@ -182,3 +182,68 @@ func TestFailedContentIsNotSentAgain(t *testing.T) {
 		t.Errorf("still listed as failed: %v", failed)
 	}
 }
+
+// A file put back to the tileset's content while newer content waits in
+// the queue (nothing in flight) supersedes the queued job and is recorded
+// unchanged: nothing is created for content the tileset holds.
+func TestEnqueueRevertWhileNewerQueued(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	upload(t, s, a.Job.ID, "A", "up-a")
+	b, _ := s.Enqueue(fileJob("u.a", "f", "B"))
+	r, err := s.Enqueue(fileJob("u.a", "f", "A"))
+	if err != nil || !r.Held || len(r.Superseded) != 1 || r.Superseded[0].ID != b.Job.ID {
+		t.Fatalf("A again while B is queued: %+v %v", r, err)
+	}
+	if n, _ := s.Counts(); len(n) != 0 {
+		t.Errorf("jobs left: %v", n)
+	}
+}
+
+// A job queued behind one that then ends unsent, for content the tileset
+// holds, is not sent when its turn comes (seed 7082 of the checker: v2
+// cancelled while staging, the file back to v1 meanwhile).
+func TestStartStagingSkipsHeldContent(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	a, _ := s.Enqueue(fileJob("u.a", "f", "A"))
+	upload(t, s, a.Job.ID, "A", "up-a")
+	b, _ := s.Enqueue(fileJob("u.a", "f", "B"))
+	ok(s.StartStaging(b.Job.ID))
+	back, _ := s.Enqueue(fileJob("u.a", "f", "A")) // queued behind B
+	ok(s.Cancel(b.Job.ID, "the file changed while it was staged"))
+	j := ok(s.StartStaging(back.Job.ID))
+	if j.Stage != state.StageDone {
+		t.Fatalf("A started although the tileset holds it: %v", j)
+	}
+	if o := outcome(t, s, "f"); o != state.OutcomeUnchanged {
+		t.Errorf("f is %s, want unchanged", o)
+	}
+}
+
+// Two files map to one tileset: when the tileset will hold the other
+// file's content, LosesTo decides (the syncer asks which changed last), and
+// a loser is recorded superseded, whatever order they are submitted in.
+func TestConflictLosesTo(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	byB := func(other state.FileKey) bool { return other.Path == "b/p" }
+	nb, _ := s.Enqueue(fileJob("u.a", "b/p", "B"))
+	older := fileJob("u.a", "a/p", "A")
+	older.LosesTo = byB
+	r, err := s.Enqueue(older)
+	if err != nil || r.Lost == nil || r.Lost.Path != "b/p" {
+		t.Fatalf("a loser against a queued winner: %+v %v", r, err)
+	}
+	if o := outcome(t, s, "a/p"); o != state.OutcomeSuperseded {
+		t.Errorf("a/p is %s, want superseded", o)
+	}
+	upload(t, s, nb.Job.ID, "B", "up-b")
+	if r, _ := s.Enqueue(older); r.Lost == nil {
+		t.Fatalf("a loser against the uploaded winner: %+v", r)
+	}
+	touched := fileJob("u.a", "a/p", "A")
+	touched.LosesTo = func(state.FileKey) bool { return false }
+	if r, _ := s.Enqueue(touched); r.Lost != nil || r.Job.Stage != state.StageQueued {
+		t.Fatalf("a winner: %+v", r)
+	}
+}

@@ -22,14 +22,19 @@ type NewJob struct {
 	// are taken from Source and SHA256. Its Outcome becomes pending, or
 	// unchanged when SkipHeld finds the tileset holding the content.
 	File *FileRecord
-	// SkipHeld makes Enqueue queue nothing, with nothing queued or in
-	// flight for the tileset, when its last upload is this content (Held:
-	// File is recorded unchanged, with history, and a failed job of the
-	// tileset is superseded), or when its failed job failed for this very
-	// content (Existing: File joins it as failed; `tilesyncd retry` sends
-	// it again). Content equal to the newest job queued or in flight for
-	// the tileset always joins that job.
+	// SkipHeld makes Enqueue queue nothing, with nothing in flight for the
+	// tileset, when its last upload is this content (Held: File is recorded
+	// unchanged, with history, and the tileset's queued and failed jobs are
+	// superseded), or when its failed job failed for this very content
+	// (Existing: File joins it as failed; `tilesyncd retry` sends it
+	// again). Content equal to the newest job queued or in flight for the
+	// tileset always joins that job.
 	SkipHeld bool
+	// LosesTo, if set, is asked when the tileset will hold another file's
+	// content (two files map to one tileset) whether that file wins over
+	// this one: then nothing is queued and File is recorded superseded
+	// (Lost). The syncer answers by which changed last.
+	LosesTo func(other FileKey) bool
 }
 
 // EnqueueResult says what Enqueue did.
@@ -42,6 +47,10 @@ type EnqueueResult struct {
 	// Held is true when SkipHeld found the tileset holding the content:
 	// no job, File recorded unchanged.
 	Held bool
+	// Lost is, when NewJob.LosesTo said so, the other file the tileset
+	// takes its content from (a conflict): no job, File recorded
+	// superseded.
+	Lost *FileKey
 	// Superseded lists the older queued (or failed) jobs of the tileset that
 	// the new content replaced; each has a "superseded" history entry.
 	Superseded []Job
@@ -87,14 +96,33 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 			res.Job, res.Existing = live[len(live)-1], true
 			return t.join(&res.Job, nj)
 		}
-		if len(live) == 0 && nj.SkipHeld {
+		if nj.LosesTo != nil && nj.File != nil {
+			winner, err := t.competitor(nj, live)
+			if err != nil {
+				return err
+			}
+			if winner != nil && nj.LosesTo(*winner) {
+				res.Lost = winner
+				return t.recordLost(nj, *winner)
+			}
+		}
+		var inFlight *Job
+		for i := range live {
+			if live[i].Stage.InFlight() {
+				inFlight = &live[i]
+			}
+		}
+		if inFlight == nil && nj.SkipHeld {
+			// Nothing in flight: once the queued jobs are superseded, the
+			// tileset holds its last upload.
 			var ts TilesetRecord
 			found, err := getJSON(t.b(bucketTilesets), []byte(nj.Tileset), &ts)
 			if err != nil {
 				return err
 			}
 			if found && ts.SHA256 == nj.SHA256 {
-				// Held: a failure of other content no longer applies.
+				// Held: queued content and a failure of other content no
+				// longer apply.
 				for _, j := range jobs {
 					if err := t.endJob(j, OutcomeSuperseded, "the tileset holds the file's content "+short(nj.SHA256)); err != nil {
 						return err
@@ -104,11 +132,18 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 				res.Held = true
 				return t.recordHeld(nj)
 			}
-			for _, j := range jobs { // failed, for these very bytes: not sent again
-				if j.SHA256 == nj.SHA256 {
-					res.Job, res.Existing = j, true
-					return t.joinFailed(&res.Job, nj)
+			for _, f := range jobs { // failed, for these very bytes: not sent again
+				if f.Stage != StageFailed || f.SHA256 != nj.SHA256 {
+					continue
 				}
+				for _, j := range live {
+					if err := t.endJob(j, OutcomeSuperseded, "replaced by newer content "+short(nj.SHA256)); err != nil {
+						return err
+					}
+					res.Superseded = append(res.Superseded, j)
+				}
+				res.Job, res.Existing = f, true
+				return t.joinFailed(&res.Job, nj)
 			}
 		}
 		if err := t.putPending(nj); err != nil {
@@ -123,11 +158,9 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 			}
 			res.Superseded = append(res.Superseded, j)
 		}
-		for _, j := range live {
-			if j.Stage.InFlight() && j.SHA256 == nj.SHA256 {
-				res.Job, res.Existing = j, true
-				return t.join(&res.Job, nj)
-			}
+		if inFlight != nil && inFlight.SHA256 == nj.SHA256 {
+			res.Job, res.Existing = *inFlight, true
+			return t.join(&res.Job, nj)
 		}
 		id, err := t.b(bucketJobs).NextSequence()
 		if err != nil {
@@ -147,6 +180,48 @@ func (s *Store) Enqueue(nj NewJob) (EnqueueResult, error) {
 		s.log.Debug("job queued", "job", res.Job, "superseded", len(res.Superseded))
 	}
 	return res, nil
+}
+
+// competitor returns, when two files map to one tileset, the other file
+// whose content the tileset will hold (the newest queued or in-flight job's
+// source, else the last upload's) if its record still holds that content;
+// nil when there is none, or it is nj's own file.
+func (t *txn) competitor(nj NewJob, live []Job) (*FileKey, error) {
+	var key FileKey
+	var sha string
+	if len(live) > 0 {
+		key, sha = live[len(live)-1].Source, live[len(live)-1].SHA256
+	} else {
+		var ts TilesetRecord
+		found, err := getJSON(t.b(bucketTilesets), []byte(nj.Tileset), &ts)
+		if err != nil || !found {
+			return nil, err
+		}
+		key, sha = ts.Source, ts.SHA256
+	}
+	if key == nj.Source || key.validate() != nil {
+		return nil, nil
+	}
+	rec, ok, err := getFile(t.b(bucketFiles), key)
+	if err != nil || !ok || rec.SHA256 != sha || rec.Tileset != nj.Tileset {
+		return nil, err
+	}
+	return &key, nil
+}
+
+// recordLost stores nj.File, if any, as superseded by the file at winner.
+func (t *txn) recordLost(nj NewJob, winner FileKey) error {
+	rec := *nj.File
+	rec.Key, rec.SHA256, rec.Outcome, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeSuperseded, t.now
+	rec.Reason = "another file for the tileset changed later: " + winner.Path
+	if rec.Tileset == "" {
+		rec.Tileset = nj.Tileset
+	}
+	if err := putFile(t.b(bucketFiles), rec); err != nil {
+		return err
+	}
+	return t.addHistory(HistoryEntry{Tileset: nj.Tileset, Source: nj.Source, SHA256: nj.SHA256,
+		Outcome: OutcomeSuperseded, Message: rec.Reason})
 }
 
 // putPending stores nj.File, if any, as pending for nj's content.
@@ -253,6 +328,10 @@ func (s *Store) transition(id uint64, op string, from []Stage, fn func(t *txn, j
 
 // StartStaging moves a queued job to staging. It fails with
 // ErrInvalidTransition while another job of the same tileset is in flight.
+// A job whose content the tileset's last upload already holds (the job
+// queued behind another that was then cancelled or failed, and the file
+// went back meanwhile) is not sent: it ends as unchanged, its files with it,
+// and the returned job has StageDone.
 func (s *Store) StartStaging(id uint64) (Job, error) {
 	return s.transition(id, "start staging", []Stage{StageQueued}, func(t *txn, j *Job) error {
 		others, err := t.tilesetJobs(j.Tileset)
@@ -264,10 +343,23 @@ func (s *Store) StartStaging(id uint64) (Job, error) {
 				return fmt.Errorf("tileset %s has job %d in flight: %w", j.Tileset, o.ID, ErrInvalidTransition)
 			}
 		}
+		var ts TilesetRecord
+		found, err := getJSON(t.b(bucketTilesets), []byte(j.Tileset), &ts)
+		if err != nil {
+			return err
+		}
+		if found && ts.SHA256 == j.SHA256 {
+			j.Stage = StageDone
+			return t.endJob(*j, OutcomeUnchanged, HeldMessage)
+		}
 		j.Stage = StageStaging
 		return nil
 	})
 }
+
+// HeldMessage is the history message of a job that StartStaging ended
+// because the tileset already holds its content.
+const HeldMessage = "not sent: the tileset already holds this content"
 
 // SetCredentials stores the staging credentials of a job being staged,
 // replacing earlier ones (after they expired).
@@ -337,6 +429,7 @@ func (s *Store) CreateSent(id uint64, at, server time.Time) (Job, error) {
 		if j.CreateSentAt.IsZero() {
 			j.CreateSentAt, j.CreateSentServer = at, server
 		}
+		j.CreateLastSent = at
 		return nil
 	})
 }
@@ -347,7 +440,7 @@ func (s *Store) CreateSent(id uint64, at, server time.Time) (Job, error) {
 // not look for an upload that does not exist.
 func (s *Store) ClearCreateSent(id uint64) (Job, error) {
 	return s.transition(id, "clear create sent", []Stage{StageStaged}, func(_ *txn, j *Job) error {
-		j.CreateSentAt, j.CreateSentServer = time.Time{}, time.Time{}
+		j.CreateSentAt, j.CreateSentServer, j.CreateLastSent = time.Time{}, time.Time{}, time.Time{}
 		return nil
 	})
 }
@@ -449,7 +542,7 @@ func (s *Store) Restage(id uint64, reason string) (Job, error) {
 				UploadID: j.UploadID, JobID: j.ID, Outcome: OutcomeFailed, Message: reason + "; staging again"}); err != nil {
 				return err
 			}
-			j.UploadID, j.UploadCreatedAt, j.CreateSentAt, j.CreateSentServer = "", time.Time{}, time.Time{}, time.Time{}
+			j.UploadID, j.UploadCreatedAt, j.CreateSentAt, j.CreateSentServer, j.CreateLastSent = "", time.Time{}, time.Time{}, time.Time{}, time.Time{}
 			j.Progress, j.ProgressAt = 0, time.Time{}
 		}
 		j.Stage, j.Credentials, j.Multipart, j.StagedSHA256, j.StagedAt = StageStaging, nil, nil, "", time.Time{}
@@ -530,23 +623,29 @@ func (s *Store) Retarget(id uint64) (Job, error) {
 			if j.UploadID != "" || !j.CreateSentAt.IsZero() || (j.Stage == StageRetryWait && j.RetryFrom != StageStaging) {
 				return fmt.Errorf("job %d is past staging: %w", id, ErrInvalidTransition)
 			}
-			files := t.b(bucketFiles)
-			for i, key := range j.Joined {
-				rec, ok, err := getFile(files, key)
-				if err != nil {
-					return err
-				}
-				if ok && rec.SHA256 == j.SHA256 && rec.Tileset == j.Tileset {
-					// The old source stays joined: should its record still
-					// say pending, the job's end settles it.
-					j.Joined = append(slices.Clone(j.Joined[i+1:]), j.Source)
-					j.Source = key
-					j.Credentials, j.Multipart = nil, nil
-					return nil
-				}
+			if !t.retarget(j) {
+				return fmt.Errorf("job %d: no other file holds its content: %w", id, ErrNotFound)
 			}
-			return fmt.Errorf("job %d: no other file holds its content: %w", id, ErrNotFound)
+			return nil
 		})
+}
+
+// retarget makes the first joined file that still holds j's content its
+// source, and reports whether there was one.
+func (t *txn) retarget(j *Job) bool {
+	files := t.b(bucketFiles)
+	for i, key := range j.Joined {
+		rec, ok, err := getFile(files, key)
+		if err == nil && ok && rec.SHA256 == j.SHA256 && rec.Tileset == j.Tileset {
+			// The old source stays joined: should its record still say
+			// pending, the job's end settles it.
+			j.Joined = append(slices.Clone(j.Joined[i+1:]), j.Source)
+			j.Source = key
+			j.Credentials, j.Multipart = nil, nil
+			return true
+		}
+	}
+	return false
 }
 
 // KnownUpload reports whether uploadID is already accounted for in
@@ -589,4 +688,42 @@ func (s *Store) KnownUpload(tileset, uploadID string) (bool, error) {
 		return false, fmt.Errorf("look up upload %s of %s: %w", uploadID, tileset, err)
 	}
 	return known, nil
+}
+
+// SourceRemoved settles the jobs not yet under way whose source file was
+// removed (queued, or waiting to retry their staging): each moves to a
+// joined file that still holds its content (see Retarget), or is cancelled.
+// A job being staged or past staging is left to its worker. It returns the
+// jobs cancelled.
+func (s *Store) SourceRemoved(key FileKey) ([]Job, error) {
+	var cancelled []Job
+	err := s.write(func(t *txn) error {
+		cancelled = nil
+		var hit []Job
+		if err := eachJob(t.tx, func(j Job) error {
+			if j.Source == key && (j.Stage == StageQueued || j.Stage == StageRetryWait && j.RetryFrom == StageStaging) {
+				hit = append(hit, j)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, j := range hit {
+			if t.retarget(&j) {
+				if err := t.putJob(j); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := t.endJob(j, OutcomeCancelled, "the file was removed before it was sent"); err != nil {
+				return err
+			}
+			cancelled = append(cancelled, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs of removed %s: %w", key, err)
+	}
+	return cancelled, nil
 }

@@ -315,6 +315,10 @@ func (m *model) apply(o op) string {
 				return "invalid"
 			}
 		}
+		if ts, ok := m.tilesets[j.Tileset]; ok && ts.SHA == j.SHA {
+			m.end(j, state.OutcomeUnchanged, state.HeldMessage)
+			return ""
+		}
 		j.Stage = state.StageStaging
 	case "creds":
 		j.Creds = true

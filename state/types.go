@@ -205,10 +205,14 @@ type Job struct {
 	// CreateSentServer is the same moment on Mapbox's clock (learned from
 	// the Date header of its answers); zero when it was not known then.
 	CreateSentServer time.Time `json:"create_sent_server,omitzero"`
-	UploadID         string    `json:"upload_id,omitempty"`
-	UploadCreatedAt  time.Time `json:"upload_created_at,omitzero"`
-	Progress         float64   `json:"progress,omitempty"`
-	ProgressAt       time.Time `json:"progress_at,omitzero"`
+	// CreateLastSent is when the latest create request that may have
+	// reached Mapbox was sent: one whose answer was lost may still take
+	// effect for a while, so it is not looked up before that has passed.
+	CreateLastSent  time.Time `json:"create_last_sent,omitzero"`
+	UploadID        string    `json:"upload_id,omitempty"`
+	UploadCreatedAt time.Time `json:"upload_created_at,omitzero"`
+	Progress        float64   `json:"progress,omitempty"`
+	ProgressAt      time.Time `json:"progress_at,omitzero"`
 }
 
 // String describes the job without secrets.

@@ -9,9 +9,14 @@
 // and content its tileset will hold once its queue drains is skipped (or
 // joins the job that sends it); the rest is queued in the state database,
 // one job per (tileset, content), the newest content of a tileset replacing
-// an older one still queued. When a file is removed whose content its
-// tileset is to hold, the other files that map to the tileset (a conflict)
-// are read again, so the tileset follows the folder. A file intake cannot read, or
+// an older one still queued. A job whose content the tileset already holds
+// by the time its turn comes is not sent. When a file is removed, its jobs
+// not yet under way are dropped (or moved to a copy of it: a move), and if
+// its tileset was to hold its content, the other files that map to the
+// tileset (a conflict) are read again, so the tileset follows the folder.
+// A worker that finds a file changed or gone under its job has intake read
+// the file again (readAgain): the watcher may have reported the change
+// already, while the job still held the old content. A file intake cannot read, or
 // cannot record because the state database fails, is taken again later with
 // a growing delay (Backoff, up to its maximum): the watcher does not report
 // an unchanged file twice, so nothing else would.

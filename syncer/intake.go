@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/format"
@@ -112,6 +113,35 @@ func (sig signature) withParts(abs string) signature {
 	return sig
 }
 
+// changedOf is changedAt of the file at abs whose stat is fi, or for a
+// .shp the latest of its parts'.
+func changedOf(abs string, fi fs.FileInfo) time.Time {
+	t := changedAt(fi)
+	if strings.EqualFold(filepath.Ext(abs), ".shp") {
+		if parts, err := format.ShapefileParts(abs); err == nil {
+			for _, p := range parts[1:] {
+				if pi, err := os.Stat(p); err == nil && changedAt(pi).After(t) {
+					t = changedAt(pi)
+				}
+			}
+		}
+	}
+	return t
+}
+
+// changedLater reports whether the file at key, another file that the
+// rules send to the same tileset (a conflict), changed after than (a file
+// that is gone changed before anything).
+func (s *Syncer) changedLater(key state.FileKey, than time.Time) bool {
+	w := s.watchOf(key.Watch)
+	if w == nil {
+		return false
+	}
+	abs := filepath.Join(w.Path, filepath.FromSlash(key.Path))
+	fi, err := os.Stat(abs)
+	return err == nil && changedOf(abs, fi).After(than)
+}
+
 func (sig signature) matches(rec state.FileRecord) bool {
 	return rec.Size == sig.size && rec.ModTime == sig.modTime && (rec.FileID == "" || sig.fileID == "" || rec.FileID == sig.fileID)
 }
@@ -192,22 +222,30 @@ func (s *Syncer) ingestDecided(ctx context.Context, w *config.Watch, d plan.Deci
 		}
 		return fmt.Errorf("%w: %w", errUnreadable, err)
 	}
-	if after, err := os.Stat(abs); err != nil || signatureOf(abs, after) != sig {
+	after, err := os.Stat(abs)
+	if err != nil || signatureOf(abs, after) != sig {
 		log.Info("file changed while being read; waiting for it to settle")
 		return nil
 	}
+	mine := changedOf(abs, after)
 	newRec := state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID, SHA256: sha, Tileset: d.Tileset}
 	// "Unchanged" is judged against what the tileset will hold once its
 	// queue drains, in the transaction that queues: content put back while
 	// newer content is in flight is queued behind it, not skipped.
 	res, err := s.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size,
-		File: &newRec, SkipHeld: true})
+		File: &newRec, SkipHeld: true, LosesTo: func(other state.FileKey) bool { return s.changedLater(other, mine) }})
 	if err != nil {
 		return err
 	}
 	if res.Held {
 		s.stats.Unchanged.Add(1)
 		log.Info("skip: unchanged", "tileset", d.Tileset, "sha256", sha[:12])
+		s.removeSpool(sendPath, abs)
+		return nil
+	}
+	if res.Lost != nil {
+		log.Warn("conflict: not sent, another file for the same tileset changed later", "tileset", d.Tileset,
+			"other", res.Lost.String())
 		s.removeSpool(sendPath, abs)
 		return nil
 	}
@@ -404,66 +442,91 @@ func Settled(store *state.Store, w *config.Watch, rel, tileset string) (string, 
 	return "", false
 }
 
-// removed forgets a file that is gone. If the tileset it went to was to
-// hold its content, another file that the rules send to the same tileset
-// (a conflict) now decides what the tileset holds: each such file whose
-// content differs is read again and queued, so the tileset does not keep
-// the content of a file the folder no longer has while another file maps
-// to it. That costs one pass over the file index, only when the removed
-// file's content is the tileset's.
+// removed forgets a file that is gone. Its jobs not yet under way are
+// cancelled (or moved to a copy that holds the same content: a move). If
+// the tileset it went to was to hold its content, another file that the
+// rules send to the same tileset (a conflict) now decides what the tileset
+// holds: unless one of them holds what the tileset will hold now, each is
+// read again and queued, so the tileset does not keep the content of a
+// file the folder no longer has while another file maps to it. That costs
+// one pass over the file index, only when the removed file's content was
+// the tileset's to be.
 func (s *Syncer) removed(ctx context.Context, w *config.Watch, key state.FileKey) error {
 	rec, known, err := s.store.File(key)
 	if err != nil {
 		return err
 	}
+	winner := false
 	if known && rec.Tileset != "" && rec.SHA256 != "" {
-		// First the others, then the record: an error here leaves the
-		// record for intake's retry of this event.
-		if err := s.resendOthers(ctx, key, rec); err != nil {
+		held, ok, err := s.store.Destined(rec.Tileset)
+		if err != nil {
+			return err
+		}
+		winner = ok && held == rec.SHA256
+	}
+	// A job not yet under way for the file's content need not be sent.
+	cancelled, err := s.store.SourceRemoved(key)
+	if err != nil {
+		return err
+	}
+	for _, j := range cancelled {
+		s.stats.Cancelled.Add(1)
+		s.log.Info("cancelled: the file was removed before it was sent", "job", j)
+	}
+	var others []state.FileKey
+	if winner || len(cancelled) > 0 {
+		// The others are marked to be read again before the record goes:
+		// an error leaves the record for intake's retry of this event.
+		if others, err = s.resendOthers(key, rec.Tileset); err != nil {
 			return err
 		}
 	}
-	return s.store.RemoveFile(key)
+	if err := s.store.RemoveFile(key); err != nil {
+		return err
+	}
+	for _, o := range others {
+		s.readAgain(o) // now that the removed file competes no more
+	}
+	return nil
 }
 
-// resendOthers queues the other files of rec's tileset when the removed
-// file at key held the content the tileset is to hold.
-func (s *Syncer) resendOthers(ctx context.Context, key state.FileKey, rec state.FileRecord) error {
-	held, ok, err := s.store.Destined(rec.Tileset)
-	if err != nil || !ok || held != rec.SHA256 {
-		return err
+// resendOthers returns the files other than key that the rules send to
+// tileset, each marked to be read again, unless one of them holds what the
+// tileset will hold (then none).
+func (s *Syncer) resendOthers(key state.FileKey, tileset string) ([]state.FileKey, error) {
+	held, _, err := s.store.Destined(tileset)
+	if err != nil {
+		return nil, err
 	}
 	var others []state.FileRecord
 	err = s.store.Files("", func(o state.FileRecord) error {
-		if o.Tileset == rec.Tileset && o.Key != key {
+		if o.Tileset == tileset && o.Key != key && o.Outcome != state.OutcomeRefused {
 			others = append(others, o)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, o := range others {
 		if o.SHA256 == held {
-			return nil // another file holds the content: nothing changes
+			return nil, nil // another file holds the content: nothing changes
 		}
 	}
+	var keys []state.FileKey
 	for _, o := range others {
-		ow := s.watchOf(o.Key.Watch)
-		if ow == nil {
+		if s.watchOf(o.Key.Watch) == nil {
 			continue
 		}
-		s.log.Info("a file of the tileset was removed; sending another file that maps to it", "tileset", rec.Tileset,
+		s.log.Info("a file of the tileset was removed; sending another file that maps to it", "tileset", tileset,
 			"removed", key.String(), "path", o.Key.String())
-		o.ModTime, o.Outcome = 0, "" // read it again
+		o.ModTime, o.Outcome = 0, "" // read it again, whatever it was
 		if err := s.store.PutFile(o); err != nil {
-			return err
+			return nil, err
 		}
-		if err := s.ingestFile(ctx, ow, o.Key.Path); err != nil {
-			return err
-		}
+		keys = append(keys, o.Key)
 	}
-	return nil
+	return keys, nil
 }
 
 // Adopt records the file at rel in watch folder w as what its tileset

@@ -176,7 +176,8 @@ func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Tim
 		s.lastDone = now
 		s.mu.Unlock()
 		log.Info("uploaded: Mapbox has processed it", "tileset", j.Tileset)
-		s.removeSpool(filepath.Join(s.spool, j.SHA256+".zip"), "") // a shapefile's zip, if it was one
+		// A shapefile's zip in the spool, if it was one, is no longer needed.
+		s.removeSpool(filepath.Join(s.spool, j.SHA256+".zip"), "")
 		signal(s.wake) // the tileset is free for its next job
 		return
 	}

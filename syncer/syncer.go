@@ -64,7 +64,17 @@ type Options struct {
 	// Once makes a refused token end Run with the error instead of waiting
 	// for it to be fixed (sync --once).
 	Once bool
+	// CreateQuiet is how long after a create request whose answer was lost
+	// (a timeout, a dropped connection, a 5xx) Mapbox's list is searched for
+	// it before creating again: a request held up on the way may still take
+	// effect meanwhile. Default DefaultCreateQuiet; the daemon sets twice its
+	// HTTP client's wait for an answer.
+	CreateQuiet time.Duration
 }
+
+// DefaultCreateQuiet is CreateQuiet for the production HTTP client, which
+// waits 30 s for an answer.
+const DefaultCreateQuiet = time.Minute
 
 // Syncer runs the pipeline. Create it with New; run it with Run.
 type Syncer struct {
@@ -79,14 +89,17 @@ type Syncer struct {
 	once    bool
 	pace    PollPace
 	backoff Backoff
+	quiet   time.Duration // Options.CreateQuiet
 
 	wake     chan struct{} // the job queue changed
 	pollWake chan struct{} // an upload was created
+	again    chan struct{} // readAgain added to rereads
 
 	mu       sync.Mutex
 	staging  map[uint64]Transfer  // staging progress of running jobs
 	retryAt  map[uint64]time.Time // retry-wait jobs' deadlines, monotonic (retry.go)
-	authErr  error               // a token refused: nothing is sent until it works again
+	rereads  []state.FileKey      // files for intake to read again (readAgain)
+	authErr  error                // a token refused: nothing is sent until it works again
 	lastDone time.Time
 
 	stats Stats
@@ -114,7 +127,7 @@ func New(opts Options) (*Syncer, error) {
 	s := &Syncer{
 		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, budget: opts.Budget,
 		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.withDefaults(),
-		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1), again: make(chan struct{}, 1),
 		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
 	if s.log == nil {
@@ -122,6 +135,9 @@ func New(opts Options) (*Syncer, error) {
 	}
 	if s.workers <= 0 {
 		s.workers = 2
+	}
+	if s.quiet = opts.CreateQuiet; s.quiet <= 0 {
+		s.quiet = DefaultCreateQuiet
 	}
 	if s.spool == "" {
 		s.spool = filepath.Join(filepath.Dir(s.store.Path()), "spool")
@@ -238,6 +254,16 @@ func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error 
 				continue
 			}
 			ingest(ev, false)
+		case <-s.again:
+			s.mu.Lock()
+			keys := s.rereads
+			s.rereads = nil
+			s.mu.Unlock()
+			for _, k := range keys {
+				if w := s.watchOf(k.Watch); w != nil {
+					ingest(watcher.Event{Root: w.Path, Rel: k.Path, Kind: watcher.Ready}, false)
+				}
+			}
 		case <-timer.C:
 			again := failed
 			failed = map[string]watcher.Event{}
@@ -284,4 +310,15 @@ func (s *Syncer) Idle() (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// readAgain has intake read the file at key again, as if the watcher had
+// reported it: a worker that found the file changed or gone under a job
+// cannot count on another report (the watcher may have reported the change
+// already, while the job still held the old content).
+func (s *Syncer) readAgain(key state.FileKey) {
+	s.mu.Lock()
+	s.rereads = append(s.rereads, key)
+	s.mu.Unlock()
+	signal(s.again)
 }

@@ -127,7 +127,13 @@ func (s *Syncer) begin(j state.Job) (state.Job, bool) {
 		}
 		return j, false
 	}
-	if j.Stage == state.StageProcessing {
+	switch j.Stage {
+	case state.StageDone: // the tileset holds the content already: not sent
+		s.stats.Unchanged.Add(1)
+		s.log.Info("skip: the tileset already holds this content", "job", j)
+		signal(s.wake)
+		return j, false
+	case state.StageProcessing:
 		signal(s.pollWake) // resumed into processing: the poller's
 		return j, false
 	}
@@ -279,6 +285,11 @@ var errFileChanged = errors.New("the file changed while it was staged")
 // or whose answer was lost) already did.
 func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 	if !j.CreateSentAt.IsZero() {
+		// A request held up on the way may still create the upload: look
+		// for it only once that can no longer happen.
+		if wait := min(time.Until(j.CreateLastSent.Add(s.quiet)), s.quiet); wait > 0 {
+			return j, createUnsettled{at: time.Now().Add(wait)}
+		}
 		up, found, err := s.findUpload(ctx, j)
 		if err != nil {
 			return j, err
@@ -315,6 +326,14 @@ func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
 		return j, err
 	}
 	return s.created(ctx, j, up)
+}
+
+// createUnsettled: an earlier create of the job may still take effect; the
+// job waits until at before looking for it.
+type createUnsettled struct{ at time.Time }
+
+func (e createUnsettled) Error() string {
+	return "an earlier create request may still take effect; looking for it at " + e.at.Format(time.RFC3339)
 }
 
 // provesNotCreated reports whether a failed create certainly created
@@ -476,22 +495,29 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		}
 		s.scheduleRetry(j.ID, at)
 	}
+	gone := errors.Is(err, errFileChanged) || errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero()
+	if gone {
+		// The file, or a part of a shapefile, changed or went away before
+		// its bytes were staged: what it holds now is read again (the
+		// watcher may have reported the change already, while the job
+		// still held the old content).
+		defer s.readAgain(j.Source)
+	}
 	switch {
-	case (errors.Is(err, errFileChanged) || errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero()) && s.retarget(j):
+	case gone && s.retarget(j):
 		retry(time.Now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
-	case errors.Is(err, errFileChanged), errors.Is(err, fs.ErrNotExist) && j.CreateSentAt.IsZero():
+	case gone:
 		reason := "the file changed while it was staged; it is sent again once it settles"
 		if errors.Is(err, fs.ErrNotExist) {
-			reason = "the file was removed before it was sent"
+			reason = "the file (or a part of it) was removed before it was sent"
 		}
 		log.Info("cancelled", "reason", reason)
 		s.stats.Cancelled.Add(1)
 		if _, e := s.store.Cancel(j.ID, reason); e != nil {
 			log.Error("cancel job", "err", e)
 		}
-		if errors.Is(err, errFileChanged) {
-			s.forgetSignature(j)
-		}
+	case errors.As(err, new(createUnsettled)):
+		retry(err.(createUnsettled).at, slog.LevelInfo, "waiting before looking for an earlier create whose answer was lost")
 	case errors.Is(err, mapbox.ErrUnauthorized), errors.Is(err, mapbox.ErrMissingScope):
 		s.setAuth(err)
 		retry(time.Now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
@@ -527,16 +553,6 @@ func (s *Syncer) retarget(j state.Job) bool {
 	}
 	s.log.Info("the job's file is gone or changed; another file holds the same content", "job", j, "source", nj.Source.String())
 	return true
-}
-
-// forgetSignature makes the next report of the job's file read it again.
-func (s *Syncer) forgetSignature(j state.Job) {
-	rec, ok, err := s.store.File(j.Source)
-	if err != nil || !ok {
-		return
-	}
-	rec.ModTime, rec.Outcome = 0, ""
-	_ = s.store.PutFile(rec)
 }
 
 func (s *Syncer) setAuth(err error) {
