@@ -151,13 +151,7 @@ func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
 	e.write("roads.geojson", `{"roads":1}`)
 	hc := testHTTPClient()
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 1}
-	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
-		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := e.openLosing(hc)
 	defer d.Close()
 	if sum, err := d.SyncOnce(context.Background()); err != nil || sum.Uploaded != 1 {
 		t.Fatalf("SyncOnce = %+v, %v", sum, err)

@@ -445,6 +445,20 @@ func (l *lostAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// openLosing opens a daemon whose HTTP client is hc (which loses answers,
+// so the answer timeout cannot be read from it) with fast retries.
+func (e *env) openLosing(hc *http.Client) *Daemon {
+	e.t.Helper()
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
+		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
 // A create whose answer is lost may have created the upload: the syncer
 // looks it up before creating again, and the bytes are uploaded once.
 func TestCreateAnswerLostUploadsOnce(t *testing.T) {
@@ -453,13 +467,7 @@ func TestCreateAnswerLostUploadsOnce(t *testing.T) {
 	e.write("lakes.geojson", `{"lakes":1}`)
 	hc := testHTTPClient()
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 2}
-	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
-		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := e.openLosing(hc)
 	defer d.Close()
 	sum, err := d.SyncOnce(context.Background())
 	if err != nil || sum.Uploaded != 2 {

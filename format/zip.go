@@ -156,7 +156,10 @@ func ZipShapefile(ctx context.Context, shp string, open OpenFunc, w io.Writer) e
 	return s.Zip(ctx, w)
 }
 
-// ctxReader fails a Read once ctx is done: a long copy stops within a chunk.
+// ContextReader returns r failing a Read with ctx's error once ctx is
+// done: a long copy (a hash, a zip) stops within a chunk of a cancellation.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

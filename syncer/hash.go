@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tilesyncd/tilesyncd/format"
 	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
@@ -35,23 +36,9 @@ func HashFile(ctx context.Context, path string) (string, int64, error) {
 // checking ctx before every chunk (ctx's error once it is done).
 func hashReader(ctx context.Context, r io.Reader) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxReader{ctx, r}, make([]byte, hashBuffer))
+	n, err := io.CopyBuffer(h, format.ContextReader(ctx, r), make([]byte, hashBuffer))
 	if err != nil {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// ctxReader fails a Read once ctx is done, so a long copy stops within a
-// chunk of a cancellation.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
