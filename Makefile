@@ -1,5 +1,6 @@
 # tilesyncd's build, test and release targets. `make help` lists them.
 GO      ?= go
+SHELL   := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
@@ -43,8 +44,14 @@ bench: minio ## print the benchmark figures (BENCH_SCALE=short for a quick run);
 		$(if $(filter short,$(BENCH_SCALE)),-short) ./bench/ >$$out 2>&1; st=$$?; \
 		grep -v '^BENCH ' $$out; echo; echo "figures:"; grep '^BENCH ' $$out | sed 's/^BENCH /  /'; rm -f $$out; exit $$st
 
-chaos: ## the fault suite at full counts (60 s outages, 10,000 files); go test ./chaos/ runs the CI counts
-	TILESYNCD_CHAOS=full $(GO) test -count=1 -v -timeout 60m ./chaos/ | grep -E '^(chaos |--- |ok|FAIL|PASS)'
+# chaos: the fault suite, the convergence checker's 10,000 histories, the
+# state-file corruption campaign (1,000) and the redaction fuzzer (10 min),
+# each at full count; `go test ./...` runs them all at CI counts.
+chaos: ## the fault suite, the convergence checker, the corruption campaign and the redaction fuzzer at full counts
+	set -o pipefail; TILESYNCD_CHAOS=full $(GO) test -count=1 -v -timeout 60m ./chaos/ | grep -E '^(chaos |--- |ok|FAIL|PASS)'
+	set -o pipefail; TILESYNCD_CHAOS=full $(GO) test -count=1 -v -timeout 240m -run 'TestConvergence$$' ./convergence/ | grep -E '(convergence: |^--- FAIL|^ok|^FAIL|^PASS)'
+	set -o pipefail; TILESYNCD_CHAOS=full $(GO) test -count=1 -v -timeout 30m -run 'TestCorruptionCampaign' ./cmd/tilesyncd/ | grep -E '(campaign|^--- |^ok|^FAIL|^PASS)'
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime 10m ./mapbox/
 
 package: ## build the .deb and .rpm for linux/amd64 into dist/ (packaging/nfpm.yaml)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_BIN) ./cmd/tilesyncd

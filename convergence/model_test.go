@@ -1,0 +1,51 @@
+package convergence
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestModelTilesets: the generator's idea of where a file goes (loc.tileset)
+// is what the configuration's rules say, for every place it can put one.
+func TestModelTilesets(t *testing.T) {
+	w := newWorld(t, &history{mode: "notify", processing: 100e6})
+	for wi, name := range watchNames {
+		for _, dir := range []string{"", "sub", "own"} {
+			for _, ext := range []string{".geojson", ".json", ".shp"} {
+				l := loc{watch: wi, dir: dir, stem: "q", ext: ext}
+				got, ok := w.cfg.Target(w.watchOf(name), l.rel())
+				if !ok || got.Tileset != l.tileset() {
+					t.Errorf("%s: the rules say %q (%v), the model %q", l, got.Tileset, ok, l.tileset())
+				}
+			}
+		}
+	}
+}
+
+// TestGenerateIsPure: a seed always gives the same history, so a report's
+// seed replays it.
+func TestGenerateIsPure(t *testing.T) {
+	for seed := uint64(1); seed < 200; seed++ {
+		a, b := generate(seed), generate(seed)
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("seed %d: two different histories:\n%s\n%s", seed, a, b)
+		}
+	}
+}
+
+// TestConflictRuleIsTheREADMEs: the oracle applies the README's rule for
+// two files that map to one tileset (runner.winners); if the README
+// changes the rule, the oracle must change with it.
+func TestConflictRuleIsTheREADMEs(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	const rule = "the tileset holds the content of the file that changed last, and the other is recorded as `superseded` and not sent again until it changes. When the file whose content the tileset holds is removed, the others are read again and one of them is sent."
+	if !strings.Contains(text, rule) {
+		t.Errorf("README.md no longer says %q of conflicts: make the oracle (runner.winners) apply its new rule", rule)
+	}
+}

@@ -1,0 +1,472 @@
+package convergence
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/syncer"
+
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
+)
+
+// fileState is one file the rules send to a tileset, as the folder holds it.
+type fileState struct {
+	watch, rel, tileset string
+	sha                 string // of the bytes the daemon must send
+	slot                int    // which of the history's files
+	label               string // the slot and version, for people
+}
+
+func (f fileState) String() string { return f.watch + "/" + f.rel }
+
+// observation is what the folders held at one moment.
+type observation struct {
+	at    time.Time
+	files []fileState
+}
+
+// timeline is every observation of a history, oldest first.
+type timeline []observation
+
+// firstSeen is when content sha was first in the folders for tileset.
+func (tl timeline) firstSeen(tileset, sha string) (time.Time, bool) {
+	for _, o := range tl {
+		for _, f := range o.files {
+			if f.tileset == tileset && f.sha == sha {
+				return o.at, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// heldAfter reports whether content sha was in the folders for tileset at
+// some observation after t.
+func (tl timeline) heldAfter(tileset, sha string, t time.Time) bool {
+	for _, o := range tl {
+		if !o.at.After(t) {
+			continue
+		}
+		for _, f := range o.files {
+			if f.tileset == tileset && f.sha == sha {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// steadySince is when the file of slot began to hold sha for tileset
+// without a break up to the last observation; a move within the tileset
+// breaks it only when byPath.
+func (tl timeline) steadySince(tileset string, f fileState, byPath bool) time.Time {
+	var since time.Time
+	for i := len(tl) - 1; i >= 0; i-- {
+		if !slices.ContainsFunc(tl[i].files, func(g fileState) bool {
+			return g.tileset == tileset && g.slot == f.slot && g.sha == f.sha && (!byPath || g.watch == f.watch && g.rel == f.rel)
+		}) {
+			break
+		}
+		since = tl[i].at
+	}
+	return since
+}
+
+// leftAfter reports whether a file that mapped to tileset at an
+// observation after t maps to it no more (removed, moved or renamed away).
+func (tl timeline) leftAfter(tileset string, t time.Time) bool {
+	if len(tl) == 0 {
+		return false
+	}
+	last := tl[len(tl)-1].files
+	for _, o := range tl {
+		if !o.at.After(t) {
+			continue
+		}
+		for _, f := range o.files {
+			if f.tileset == tileset && !slices.ContainsFunc(last, func(g fileState) bool { return g.tileset == tileset && g.slot == f.slot }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// label names content sha for people, from the first file seen holding it.
+func (tl timeline) label(sha string) string {
+	if sha == "" {
+		return "(no staged object)"
+	}
+	for _, o := range tl {
+		for _, f := range o.files {
+			if f.sha == sha {
+				return fmt.Sprintf("%.12s = %s", sha, f.label)
+			}
+		}
+	}
+	return fmt.Sprintf("%.12s = never in the folders", sha)
+}
+
+// The final wait: the folder untouched for quietAfterTouch, the daemon idle,
+// Mapbox processing nothing and no request for quietRequests — for
+// quietFor with the guarantee holding (converged), or for divergeAfter
+// with it failing (diverged: longer than two full rescans, so a missed
+// notification has been caught), or nothing settles within quietDeadline.
+const (
+	quietAfterTouch = 3 * settle
+	quietRequests   = 200 * time.Millisecond
+	quietFor        = 500 * time.Millisecond
+	divergeAfter    = 3 * rescanInterval
+	quietDeadline   = 40 * time.Second
+)
+
+// verdict is the outcome of one history.
+type verdict struct {
+	problems []string // divergences from the guarantee
+	needless []string // creates the guarantee forbids
+	report   string   // everything a reader needs, when either is not empty
+}
+
+func (v verdict) ok() bool { return len(v.problems) == 0 && len(v.needless) == 0 }
+
+// finish ends the history: faults cleared, the binary (if any) killed and
+// the daemon run in this process, the folder left alone; then it waits for
+// quiescence and judges.
+func (r *runner) finish() verdict {
+	w := r.w
+	w.srv.ClearFaults()
+	w.srv.SetRateLimit(0, 0)
+	w.s3.SetCut(false)
+	w.kill()
+	if w.inproc == nil {
+		w.startInproc()
+	}
+	deadline := time.Now().Add(quietDeadline)
+	var since time.Time // when every quiet condition began to hold
+	var problems []string
+	var lastCheck time.Time
+	for {
+		now := time.Now()
+		why := r.busy(now)
+		if why != "" {
+			since = time.Time{}
+		} else if since.IsZero() {
+			since = now
+		}
+		if why == "" && now.Sub(lastCheck) >= 100*time.Millisecond {
+			lastCheck = now
+			problems = r.check()
+			quiet := now.Sub(since)
+			if len(problems) == 0 && quiet >= quietFor || quiet >= divergeAfter {
+				break
+			}
+		}
+		if now.After(deadline) {
+			problems = append(r.check(), fmt.Sprintf("not quiet after %v: %s", quietDeadline, why))
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // a poll tick, not a wait for an event
+	}
+	if err := w.inproc.d.Store().Check(); err != nil {
+		problems = append(problems, fmt.Sprintf("the state's consistency check: %v", err))
+	}
+	w.stopInproc()
+	if strings.Contains(w.logs.String(), token) {
+		problems = append(problems, "the token appears in the daemon's log")
+	}
+	v := verdict{problems: problems, needless: r.needless(w.srv.Uploads())}
+	v.problems = append(v.problems, r.foreign(w.srv.Uploads())...)
+	if !v.ok() {
+		v.report = r.report(v)
+	}
+	return v
+}
+
+// busy says why the world is not quiet yet, or "".
+func (r *runner) busy(now time.Time) string {
+	w := r.w
+	if d := now.Sub(r.touch); d < quietAfterTouch {
+		return "the folder changed " + d.Round(time.Millisecond).String() + " ago"
+	}
+	idle, err := w.inproc.d.Syncer().Idle()
+	if err != nil || !idle {
+		return fmt.Sprintf("the daemon has jobs queued or in flight (%v)", err)
+	}
+	for _, u := range w.srv.Uploads() {
+		if u.Finished.IsZero() {
+			return "Mapbox is processing upload " + u.ID
+		}
+	}
+	snow := w.serverNow()
+	if reqs := w.srv.Requests(); len(reqs) > 0 {
+		if d := snow.Sub(reqs[len(reqs)-1].Time); d < quietRequests {
+			return "an API request " + d.Round(time.Millisecond).String() + " ago"
+		}
+	}
+	return ""
+}
+
+// conflictMargin is how close two changes may be and still be in either
+// order for the daemon: each is seen once it has settled.
+const conflictMargin = 2*settle + 200*time.Millisecond
+
+// winners are the files of fs (all those that map to tileset) whose bytes
+// the tileset may hold, by the README's rule for conflicts ("Conflicts"):
+// the content of the file that changed last wins. Changes closer than
+// conflictMargin count as either order; a move within the tileset counts
+// as a change or not (the README does not say); when a file of the tileset
+// has gone away since, the others are read again and one of them is sent,
+// so any may win.
+func (r *runner) winners(tileset string, fs []fileState) []fileState {
+	if len(fs) < 2 {
+		return fs
+	}
+	var out []fileState
+	for _, byPath := range []bool{false, true} {
+		since := make([]time.Time, len(fs))
+		var newest time.Time
+		for i, f := range fs {
+			since[i] = r.tl.steadySince(tileset, f, byPath)
+			if since[i].After(newest) {
+				newest = since[i]
+			}
+		}
+		if r.tl.leftAfter(tileset, newest.Add(-conflictMargin)) {
+			return fs
+		}
+		for i, f := range fs {
+			if !since[i].Before(newest.Add(-conflictMargin)) && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// check compares the folders with what each tileset holds and with what
+// the state says of each file, and returns the divergences.
+func (r *runner) check() []string {
+	w := r.w
+	files, err := r.scan()
+	if err != nil {
+		return []string{fmt.Sprintf("scan the folders: %v", err)}
+	}
+	var problems []string
+	byTileset := map[string][]fileState{}
+	for _, f := range files {
+		byTileset[f.tileset] = append(byTileset[f.tileset], f)
+	}
+	for _, ts := range slices.Sorted(maps.Keys(byTileset)) {
+		fs := byTileset[ts]
+		held, ok := w.srv.Holds(ts)
+		match := false
+		for _, f := range r.winners(ts, fs) {
+			match = match || ok && held.SHA256 == f.sha
+		}
+		if match {
+			continue
+		}
+		var want []string
+		for _, f := range fs {
+			want = append(want, fmt.Sprintf("%s at %s", r.tl.label(f.sha), f))
+		}
+		got := "nothing"
+		if ok {
+			got = fmt.Sprintf("%s (upload %s)", r.tl.label(held.SHA256), held.ID)
+		}
+		problems = append(problems, fmt.Sprintf("%s holds %s; the folder holds %s", ts, got, strings.Join(want, " and ")))
+	}
+	store := w.inproc.d.Store()
+	for _, f := range files {
+		cw := w.watchOf(f.watch)
+		rec, known, err := store.File(state.FileKey{Watch: cw.Path, Path: f.rel})
+		held, _ := w.srv.Holds(f.tileset)
+		switch {
+		case known && rec.Outcome == state.OutcomeSuperseded && len(byTileset[f.tileset]) > 1 && held.SHA256 != f.sha && rec.SHA256 == f.sha:
+			// A conflict's loser: the README's rule records it superseded.
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s: the state: %v", f, err))
+		case !known:
+			problems = append(problems, fmt.Sprintf("%s: the state has no record of it", f))
+		case rec.SHA256 != f.sha || rec.Tileset != f.tileset || (rec.Outcome != state.OutcomeUploaded && rec.Outcome != state.OutcomeUnchanged):
+			problems = append(problems, fmt.Sprintf("%s: the state says %s of %s for %s (reason %q); the file is %s for %s",
+				f, rec.Outcome, r.tl.label(rec.SHA256), rec.Tileset, rec.Reason, r.tl.label(f.sha), f.tileset))
+		default:
+			if said, ok := syncer.Settled(store, cw, f.rel, f.tileset); !ok || said != "unchanged" {
+				disk := "gone"
+				if fi, err := os.Stat(filepath.Join(cw.Path, filepath.FromSlash(f.rel))); err == nil {
+					disk = fmt.Sprintf("size %d, mtime %d, id %s", fi.Size(), fi.ModTime().UnixNano(), state.FileIdentity(fi))
+				}
+				problems = append(problems, fmt.Sprintf("%s: plan would not call it unchanged (%q): the state's record has size %d, mtime %d, id %s; the file %s",
+					f, said, rec.Size, rec.ModTime, rec.FileID, disk))
+			}
+		}
+	}
+	return problems
+}
+
+// needless lists the creates the guarantee forbids: content created for a
+// tileset that held it already, and content created again when the folder
+// never went back to it after something else was sent.
+func (r *runner) needless(ups []mapboxtest.UploadRecord) []string {
+	var out []string
+	for i, u := range ups {
+		if u.SHA256 == "" {
+			continue // reported by foreign
+		}
+		var held, prev *mapboxtest.UploadRecord
+		for j := range ups[:i] {
+			e := &ups[j]
+			if e.Tileset != u.Tileset || !e.Complete {
+				continue
+			}
+			if !e.Finished.After(u.Created) && (held == nil || !e.Finished.Before(held.Finished)) {
+				held = e
+			}
+			if e.SHA256 == u.SHA256 {
+				prev = e
+			}
+		}
+		at := r.rel(u.Created)
+		switch {
+		case held != nil && held.SHA256 == u.SHA256:
+			out = append(out, fmt.Sprintf("+%v %s: created %s (upload %s) while the tileset held it already (upload %s)",
+				at, u.Tileset, r.tl.label(u.SHA256), u.ID, held.ID))
+		case prev != nil:
+			var between []mapboxtest.UploadRecord
+			for _, e := range ups[:i] {
+				if e.Tileset == u.Tileset && e.Created.After(prev.Created) && e.SHA256 != u.SHA256 {
+					between = append(between, e)
+				}
+			}
+			if len(between) == 0 {
+				out = append(out, fmt.Sprintf("+%v %s: created %s twice in a row (uploads %s and %s)",
+					at, u.Tileset, r.tl.label(u.SHA256), prev.ID, u.ID))
+				continue
+			}
+			other, _ := r.tl.firstSeen(u.Tileset, between[0].SHA256)
+			if !r.tl.heldAfter(u.Tileset, u.SHA256, other) {
+				out = append(out, fmt.Sprintf("+%v %s: created %s again (upload %s after %s) though the folder never went back to it",
+					at, u.Tileset, r.tl.label(u.SHA256), u.ID, prev.ID))
+			}
+		}
+	}
+	return out
+}
+
+// foreign lists the uploads whose content was never in the folders for
+// their tileset (torn, mixed, or no staged object at all).
+func (r *runner) foreign(ups []mapboxtest.UploadRecord) []string {
+	var out []string
+	for _, u := range ups {
+		if _, ok := r.tl.firstSeen(u.Tileset, u.SHA256); !ok {
+			out = append(out, fmt.Sprintf("+%v %s: upload %s of %s, content never in the folders for that tileset (error %q)",
+				r.rel(u.Created), u.Tileset, u.ID, r.tl.label(u.SHA256), u.Error))
+		}
+	}
+	return out
+}
+
+// rel is a server time as an offset from the history's start.
+func (r *runner) rel(serverTime time.Time) time.Duration {
+	return serverTime.Add(-r.h.offset).Sub(r.start).Round(time.Millisecond)
+}
+
+// report is the divergence report: the seed and how to replay it, the
+// history, what the folder holds, what each tileset holds, the server's
+// uploads and create requests, and what went wrong.
+func (r *runner) report(v verdict) string {
+	w := r.w
+	var b strings.Builder
+	fmt.Fprintf(&b, "history seed %d diverged; replay: go test ./convergence/ -run 'TestConvergence$' -v -seed=%d\n", r.h.seed, r.h.seed)
+	fmt.Fprintf(&b, "%s\n", r.h.format(r.began))
+	files, _ := r.scan()
+	b.WriteString("the folder holds:\n")
+	if len(files) == 0 {
+		b.WriteString("  nothing the rules send anywhere\n")
+	}
+	tilesets := map[string]bool{}
+	for _, f := range files {
+		fmt.Fprintf(&b, "  %-22s → %-12s %s\n", f, f.tileset, r.tl.label(f.sha))
+		tilesets[f.tileset] = true
+	}
+	ups := w.srv.Uploads()
+	for _, u := range ups {
+		tilesets[u.Tileset] = true
+	}
+	b.WriteString("the tilesets hold:\n")
+	names := slices.Sorted(maps.Keys(tilesets))
+	for _, ts := range names {
+		if held, ok := w.srv.Holds(ts); ok {
+			fmt.Fprintf(&b, "  %-12s %s (upload %s)\n", ts, r.tl.label(held.SHA256), held.ID)
+		} else {
+			fmt.Fprintf(&b, "  %-12s nothing\n", ts)
+		}
+	}
+	b.WriteString("the server's uploads, in creation order (time from the history's start, on the daemon's clock):\n")
+	if len(ups) == 0 {
+		b.WriteString("  none\n")
+	}
+	for _, u := range ups {
+		outcome := "succeeded"
+		if u.Error != "" {
+			outcome = "failed: " + u.Error
+		}
+		fmt.Fprintf(&b, "  +%-7v %s %-12s %s, %s\n", r.rel(u.Created), u.ID, u.Tileset, r.tl.label(u.SHA256), outcome)
+	}
+	b.WriteString("the create requests (→ the answer the client got; / what really happened, when that was lost):")
+	for _, q := range w.srv.Requests() {
+		if q.Endpoint != mapbox.EndpointCreate {
+			continue
+		}
+		fmt.Fprintf(&b, " +%v→%s", r.rel(q.Time), statusText(q.Status))
+		if q.RealStatus != 0 {
+			fmt.Fprintf(&b, "/%d", q.RealStatus)
+		}
+	}
+	b.WriteString("\n")
+	if len(v.problems) > 0 {
+		b.WriteString("divergences:\n")
+		for _, p := range v.problems {
+			fmt.Fprintf(&b, "  - %s\n", p)
+		}
+	}
+	if len(v.needless) > 0 {
+		b.WriteString("needless creates:\n")
+		for _, p := range v.needless {
+			fmt.Fprintf(&b, "  - %s\n", p)
+		}
+	}
+	keep := filepath.Join(os.TempDir(), fmt.Sprintf("convergence-%d.log", r.h.seed))
+	if err := os.WriteFile(keep, []byte(w.logs.String()), 0o644); err == nil {
+		fmt.Fprintf(&b, "the daemon's whole log is in %s; its tail:\n", keep)
+	}
+	b.WriteString(testkit.Tail(w.logs.String(), 12))
+	return b.String()
+}
+
+func statusText(status int) string {
+	if status == 0 {
+		return "no answer"
+	}
+	return fmt.Sprint(status)
+}
+
+// firstOf is a verdict's first problem, for the summary.
+func firstOf(v verdict) string {
+	if len(v.problems) > 0 {
+		return v.problems[0]
+	}
+	if len(v.needless) > 0 {
+		return "needless create: " + v.needless[0]
+	}
+	return ""
+}

@@ -1,0 +1,67 @@
+package convergence
+
+import (
+	"testing"
+	"time"
+)
+
+// The issue's four ways of losing an update (issue 12), each a scripted
+// history played and judged like a generated one.
+
+var (
+	atA  = loc{watch: 0, stem: "p", ext: ".geojson"} // a/p.geojson → acme.p
+	atB  = loc{watch: 1, stem: "p", ext: ".geojson"} // b/p.geojson → acme.p
+	v    = func(n int) content { return content{v: [3]int{n, n, n}} }
+	wait = func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+)
+
+// scripted plays a history of one GeoJSON file and fails t unless it converged.
+func scripted(t *testing.T, processing, offset time.Duration, steps ...step) {
+	t.Helper()
+	h := &history{seed: 0, mode: "notify", processing: processing, offset: offset, kinds: []kind{geojson}, steps: steps, tail: 2 * time.Second}
+	if v := play(t, h); !v.ok() {
+		t.Logf("the guarantee does not hold after this scripted history")
+	}
+}
+
+// TestRefusedCreateIsNotTheOldUpload: the tileset holds v1; the create for
+// v2 is refused with a 500 before it takes effect. The retry must not take
+// v1's upload for v2's.
+func TestRefusedCreateIsNotTheOldUpload(t *testing.T) {
+	scripted(t, 200*time.Millisecond, 0,
+		step{wait: 0, op: opCreate, to: atA, content: v(1), note: "create"},
+		step{wait: wait(1200), op: opFailCreate, status: 500},
+		step{wait: 0, op: opWrite, from: atA, content: v(2), note: "edit"},
+	)
+}
+
+// TestRevertWhileNewerInFlight: the tileset holds v1; v2 is created and
+// processing when the file goes back to v1. v1 must be sent again after v2.
+func TestRevertWhileNewerInFlight(t *testing.T) {
+	scripted(t, 2*time.Second, 0,
+		step{wait: 0, op: opCreate, to: atA, content: v(1), note: "create"},
+		step{wait: wait(2800), op: opWrite, from: atA, content: v(2), note: "edit"},
+		step{wait: wait(600), op: opWrite, from: atA, content: v(1), note: "revert to v1"},
+	)
+}
+
+// TestMovedWhileItsJobWaits: offline, a new file's job waits to retry; the
+// file moves to the other folder, same tileset. It must still be sent.
+func TestMovedWhileItsJobWaits(t *testing.T) {
+	scripted(t, 200*time.Millisecond, 0,
+		step{wait: 0, op: opAPIDown},
+		step{wait: 0, op: opCreate, to: atA, content: v(1), note: "create"},
+		step{wait: wait(700), op: opMove, from: atA, to: atB, content: v(1), note: "move to the other folder, same tileset"},
+		step{wait: wait(700), op: opAPIUp},
+	)
+}
+
+// TestClockAheadLostAnswer: the daemon's clock is ten minutes ahead of
+// Mapbox's; the create takes effect but its answer is lost. The retry must
+// find the upload, not create it again.
+func TestClockAheadLostAnswer(t *testing.T) {
+	scripted(t, 200*time.Millisecond, -10*time.Minute,
+		step{wait: 0, op: opDropAfter},
+		step{wait: 0, op: opCreate, to: atA, content: v(1), note: "create"},
+	)
+}

@@ -1,0 +1,225 @@
+package convergence
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tilesyncd/tilesyncd/chaos"
+	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/daemon"
+	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/syncer"
+
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
+)
+
+// token is the only token the test server accepts; no log may show it.
+const token = "sk.eyJ1IjoiY29udmVyZ2VuY2UifQ.convergence-SECRET-token-do-not-log"
+
+// The pace of every history: the watcher's settle time and poll interval,
+// and the full rescan that catches what notifications missed.
+const (
+	settle         = 150 * time.Millisecond
+	pollInterval   = 100 * time.Millisecond
+	rescanInterval = time.Second
+)
+
+// watchNames are the watch folders, under w/ in the history's folder. The
+// rules send a file in a folder named own/ to "{watch}-{stem}", any other
+// to "{stem}": a move between the top levels of a and b keeps the tileset,
+// a move into or out of own/ changes it, and two files of one stem share it.
+var watchNames = []string{"a", "b"}
+
+const rulesYAML = `rules:
+  - match: "own/**"
+    tileset: "{username}.{watch}-{stem}"
+  - match: "**"
+    tileset: "{username}.{stem}"
+`
+
+// world is one history's universe: a test server on an in-process S3 store
+// behind a cuttable proxy, the watch folders, a configuration, the daemon
+// (in this process, or the real binary) and its log.
+type world struct {
+	t       *testing.T
+	h       *history
+	dir     string
+	watches []string // absolute paths, in watchNames order
+	cfgPath string
+	cfg     *config.Config
+	srv     *mapboxtest.Server
+	store   *mapboxtest.MemStorage
+	s3      *chaos.Proxy
+	logs    *testkit.Buffer
+
+	inproc *inproc // the daemon in this process, when it runs
+	child  *child  // the binary, when it runs
+}
+
+func newWorld(t *testing.T, h *history) *world {
+	t.Helper()
+	w := &world{t: t, h: h, dir: t.TempDir(), logs: &testkit.Buffer{}}
+	offset := h.offset
+	// A limit far above the daemon's needs: the rate headers of every answer
+	// (and of a 429 window's) teach it a fast pace, not Mapbox's default.
+	w.srv, w.store = mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: token,
+		ProcessingTime: h.processing, RateLimit: 60000, RateWindow: time.Minute,
+		Now: func() time.Time { return time.Now().Add(offset) }})
+	u, err := url.Parse(w.store.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.s3, err = chaos.NewProxy(u.Host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.s3.Close() })
+	var watchYAML strings.Builder
+	for _, name := range watchNames {
+		p := filepath.Join(w.dir, "w", name)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w.watches = append(w.watches, p)
+		fmt.Fprintf(&watchYAML, "  - path: %s\n    mode: %s\n    poll_interval: %s\n    settle: %s\n    rescan_interval: %s\n",
+			p, h.mode, pollInterval, settle, rescanInterval)
+	}
+	w.cfgPath = filepath.Join(w.dir, "config.yaml")
+	text := fmt.Sprintf("mapbox:\n  username: acme\n  api_url: %s\n  s3_endpoint: http://%s\n  requests_per_minute: 60000\n"+
+		"state:\n  path: %s\nwatch:\n%scontrol:\n  listen: \"off\"\n%s",
+		w.srv.URL(), w.s3.Addr(), filepath.Join(w.dir, "state", "state.db"), watchYAML.String(), rulesYAML)
+	if err := os.WriteFile(w.cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.cfg, err = config.Load(w.cfgPath, config.LoadOptions{RequireToken: true, Getenv: func(k string) string {
+		if k == "MAPBOX_ACCESS_TOKEN" {
+			return token
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.stopAll)
+	return w
+}
+
+// serverNow is the time on Mapbox's clock.
+func (w *world) serverNow() time.Time { return time.Now().Add(w.h.offset) }
+
+// watchOf returns the configured watch folder named name.
+func (w *world) watchOf(name string) *config.Watch {
+	for _, cw := range w.cfg.Watch {
+		if filepath.Base(cw.Path) == name {
+			return cw
+		}
+	}
+	w.t.Fatalf("no watch folder %q", name)
+	return nil
+}
+
+// abs is the path on disk of rel in the watch folder named watch.
+func (w *world) abs(watch, rel string) string {
+	return filepath.Join(w.dir, "w", watch, filepath.FromSlash(rel))
+}
+
+// --- the daemon in this process ---------------------------------------------
+
+// inproc is a daemon run in the test process with the pace of a test: fast
+// retries and polls, and a one-second wait for answers.
+type inproc struct {
+	d      *daemon.Daemon
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startInproc opens the daemon on the world's configuration and runs it.
+func (w *world) startInproc() {
+	w.t.Helper()
+	hc := mapbox.NewHTTPClient()
+	hc.Transport.(*http.Transport).ResponseHeaderTimeout = time.Second
+	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := daemon.Open(w.cfg, daemon.Options{Logger: log, HTTPClient: hc,
+		Poll:    syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, BusyGap: 100 * time.Millisecond},
+		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
+		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
+	if err != nil {
+		w.t.Fatalf("open the daemon: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &inproc{d: d, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- d.Run(ctx) }()
+	w.inproc = p
+}
+
+// stopInproc stops the in-process daemon gracefully and closes its state.
+func (w *world) stopInproc() {
+	p := w.inproc
+	if p == nil {
+		return
+	}
+	w.inproc = nil
+	p.cancel()
+	if err := <-p.done; err != nil {
+		w.t.Errorf("the daemon's Run: %v", err)
+	}
+	p.d.Close()
+}
+
+// --- the real binary ---------------------------------------------------------
+
+// child is tilesyncd run as its own process.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// spawn starts `tilesyncd run` on the world's configuration, with the token
+// in its environment and its log in the world's.
+func (w *world) spawn() {
+	w.t.Helper()
+	cmd := exec.Command(binaryPath, "run", "--config", w.cfgPath, "--log-format", "json", "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+token)
+	cmd.Stdout, cmd.Stderr = w.logs, w.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { c.err = cmd.Wait(); close(c.done) }()
+	w.child = c
+}
+
+// kill sends the binary SIGKILL and waits for it to end.
+func (w *world) kill() {
+	c := w.child
+	if c == nil {
+		return
+	}
+	w.child = nil
+	select {
+	case <-c.done:
+		w.t.Errorf("the daemon had exited by itself: %v", c.err)
+		return
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
+// stopAll ends whichever daemon runs.
+func (w *world) stopAll() {
+	w.kill()
+	w.stopInproc()
+}
