@@ -182,9 +182,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 					if !ok {
 						return nil // the watcher stopped
 					}
-					if ev.Kind == watcher.InitialScanDone {
-						continue
-					}
 					select {
 					case events <- ev:
 					case <-ctx.Done():
@@ -224,6 +221,8 @@ func (d *Daemon) scanOnce(ctx context.Context) error {
 	byTileset := map[string]string{} // tileset → the first file that maps to it
 	var conflicts []string
 	err := plan.Scan(d.cfg, func(dec plan.Decision) error {
+		rec, known := records[dec.Watch][dec.Path]
+		delete(records[dec.Watch], dec.Path) // seen: what is left went away
 		if dec.Action == plan.Ignored {
 			return nil
 		}
@@ -241,9 +240,20 @@ func (d *Daemon) scanOnce(ctx context.Context) error {
 				byTileset[dec.Tileset] = abs
 			}
 		}
-		rec, known := records[dec.Watch][dec.Path]
 		return d.syncer.IngestScanned(ctx, watches[dec.Watch], dec, rec, known)
 	})
+	if err == nil {
+		// Files the state knows that the walk did not meet were deleted or
+		// moved away since the last sync: forgotten, their jobs not under
+		// way dropped, as when the daemon sees them go.
+		for watch, gone := range records {
+			for path := range gone {
+				if err := d.syncer.Ingest(ctx, watcher.Event{Kind: watcher.Removed, Root: watch, Rel: path}); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	for i := 0; i < len(conflicts); i += 3 {
 		d.log.Warn("conflict: two files map to one tileset, which holds whichever was uploaded last; give them different tilesets in the rules (see tilesyncd plan)",
 			"tileset", conflicts[i], "path", conflicts[i+1], "other_path", conflicts[i+2])

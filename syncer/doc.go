@@ -14,7 +14,9 @@
 // not yet under way are dropped (or moved to a copy of it: a move), and if
 // its tileset was to hold its content, the other files that map to the
 // tileset (a conflict) are read again, so the tileset follows the folder.
-// A worker that finds a file changed or gone under its job has intake read
+// A file the state knows that a watch folder's startup scan (or sync
+// --once's walk) did not meet was removed while tilesyncd was stopped, and
+// is handled as such. A worker that finds a file changed or gone under its job has intake read
 // the file again (readAgain): the watcher may have reported the change
 // already, while the job still held the old content. A file intake cannot read, or
 // cannot record because the state database fails, is taken again later with

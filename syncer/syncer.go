@@ -215,6 +215,8 @@ func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 // never dropped: the watcher does not report an unchanged file twice.
 func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error {
 	failed := map[string]watcher.Event{} // by path: the latest event wins
+	// The paths each watch folder's startup scan reported, until it is done.
+	scanned, scanDone := map[string]map[string]bool{}, map[string]bool{}
 	delay := time.Duration(0)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -252,6 +254,21 @@ func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error 
 			if !ok {
 				events = nil // the watchers stopped; keep retrying what failed
 				continue
+			}
+			if ev.Kind == watcher.InitialScanDone {
+				// Files the state knows in this folder that the startup scan
+				// did not report went away while tilesyncd was stopped.
+				for _, gone := range s.unseen(ev.Root, scanned[ev.Root]) {
+					ingest(gone, false)
+				}
+				scanned[ev.Root], scanDone[ev.Root] = nil, true
+				continue
+			}
+			if !scanDone[ev.Root] {
+				if scanned[ev.Root] == nil {
+					scanned[ev.Root] = map[string]bool{}
+				}
+				scanned[ev.Root][ev.Rel] = true
 			}
 			ingest(ev, false)
 		case <-s.again:
@@ -310,6 +327,33 @@ func (s *Syncer) Idle() (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// unseen returns a Removed event for every file the state has a record of
+// in the watch folder at root that is not in seen (the paths its startup
+// scan reported): a file deleted or moved away while tilesyncd was stopped.
+// Its jobs not under way are then dropped, and a conflict is settled again,
+// as for a file removed while tilesyncd runs.
+func (s *Syncer) unseen(root string, seen map[string]bool) []watcher.Event {
+	w := s.watchOf(root)
+	if w == nil {
+		return nil
+	}
+	var gone []watcher.Event
+	err := s.store.Files(w.Path, func(rec state.FileRecord) error {
+		if !seen[rec.Key.Path] {
+			gone = append(gone, watcher.Event{Kind: watcher.Removed, Root: root, Rel: rec.Key.Path})
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("cannot read the state's records of the folder; files removed while stopped are forgotten at the next start", "watch", root, "err", err)
+		return nil
+	}
+	if len(gone) > 0 {
+		s.log.Info("files removed while tilesyncd was stopped", "watch", root, "files", len(gone))
+	}
+	return gone
 }
 
 // readAgain has intake read the file at key again, as if the watcher had
