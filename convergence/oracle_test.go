@@ -1,6 +1,7 @@
 package convergence
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -175,7 +176,7 @@ func (r *runner) finish() verdict {
 		}
 		time.Sleep(20 * time.Millisecond) // a poll tick, not a wait for an event
 	}
-	if err := w.inproc.d.Store().Check(); err != nil {
+	if err := errors.Join(w.inproc.d.Store().Check(), w.inproc.d.Store().CheckPending()); err != nil {
 		problems = append(problems, fmt.Sprintf("the state's consistency check: %v", err))
 	}
 	w.stopInproc()

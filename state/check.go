@@ -15,7 +15,6 @@ import (
 //     fields that stage needs, and an ID not above the queue's sequence;
 //   - the jobs_by_tileset index lists exactly the jobs, with their stages;
 //   - no tileset has more than one job in flight, queued, or failed;
-//   - a pending file record waits for a job that sends its content;
 //   - file, tileset and history records decode (all of them: `status`
 //     reads the global history, the daemon the others). (History limits are not
 //     checked: a smaller limit in a new configuration applies from the next
@@ -44,7 +43,6 @@ func (s *Store) Check() error {
 		}
 		checkJobs(tx, fail)
 		checkRecords(tx, fail)
-		checkPending(tx, fail)
 		return nil
 	})
 	if err != nil {

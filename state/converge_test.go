@@ -93,7 +93,7 @@ func TestJoinedFilesSettleWithTheJob(t *testing.T) {
 	if o := outcome(t, s, "c2"); o != state.OutcomeFailed {
 		t.Errorf("c2 is %s, want failed", o)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckPending(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -142,8 +142,11 @@ func TestRepairPending(t *testing.T) {
 	if err := s.PutFile(rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); err == nil {
-		t.Fatal("Check accepts a pending record with no job")
+	if err := s.Check(); err != nil {
+		t.Fatalf("Open's Check refuses what RepairPending mends: %v", err)
+	}
+	if err := s.CheckPending(); err == nil {
+		t.Fatal("CheckPending accepts a pending record with no job")
 	}
 	if n, err := s.RepairPending(); err != nil || n != 1 {
 		t.Fatalf("repaired %d: %v", n, err)
@@ -152,7 +155,7 @@ func TestRepairPending(t *testing.T) {
 	if got.Outcome != "" || got.ModTime != 0 {
 		t.Fatalf("after repair: %+v", got)
 	}
-	if err := s.Check(); err != nil {
+	if err := s.CheckPending(); err != nil {
 		t.Fatal(err)
 	}
 }

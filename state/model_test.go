@@ -524,7 +524,7 @@ func TestModel(t *testing.T) {
 					t.Fatalf("step %d: Next = %v, model %v", step, ids, w)
 				}
 				if step%50 == 0 {
-					if err := s.Check(); err != nil {
+					if err := errors.Join(s.Check(), s.CheckPending()); err != nil {
 						t.Fatalf("step %d %+v: %v", step, o, err)
 					}
 				}

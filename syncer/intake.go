@@ -55,7 +55,7 @@ func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 		// reported again once it settles.
 		abs := filepath.Join(w.Path, filepath.FromSlash(rel))
 		sig := signature{size: ev.Size, modTime: ev.ModTime.UnixNano(), fileID: ev.FileID}.withParts(abs)
-		return s.ingestReported(ctx, w, rel, ev.Size, sig)
+		return s.ingestReported(ctx, w, rel, ev.Size, sig, plan.DecideReported)
 	}
 	return s.ingestFile(ctx, w, rel)
 }
@@ -158,15 +158,17 @@ func (s *Syncer) ingestFile(ctx context.Context, w *config.Watch, rel string) er
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	return s.ingestReported(ctx, w, rel, fi.Size(), signatureOf(abs, fi))
+	return s.ingestReported(ctx, w, rel, fi.Size(), signatureOf(abs, fi), plan.Decide)
 }
 
 // ingestReported decides a file of the given size (its own: the rules'
-// limits apply to it) and signature, and reads its record.
-func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string, size int64, sig signature) error {
+// limits apply to it) and signature with decide (plan.Decide, or
+// plan.DecideReported for the watcher's report), and reads its record.
+func (s *Syncer) ingestReported(ctx context.Context, w *config.Watch, rel string, size int64, sig signature,
+	decide func(*config.Config, *config.Watch, string, string, int64, plan.Siblings) plan.Decision) error {
 	abs := filepath.Join(w.Path, filepath.FromSlash(rel))
 	dir := filepath.Dir(abs)
-	d := plan.Decide(s.cfg, w, rel, abs, size, func(name string) bool { _, ok := findSibling(dir, name); return ok })
+	d := decide(s.cfg, w, rel, abs, size, func(name string) bool { _, ok := findSibling(dir, name); return ok })
 	rec, known, err := s.store.File(state.FileKey{Watch: w.Path, Path: rel})
 	if err != nil {
 		return err

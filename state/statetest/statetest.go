@@ -29,11 +29,14 @@ func OpenPath(t testing.TB, path string, opts state.Options) *state.Store {
 	}
 	t.Cleanup(func() {
 		err := s.Check()
+		if err == nil {
+			err = s.CheckPending()
+		}
 		if errors.Is(err, state.ErrClosed) {
 			// Closed by the test: check the file as it was left.
 			var s2 *state.Store
 			if s2, err = state.Open(path, opts); err == nil {
-				err = s2.Close()
+				err = errors.Join(s2.CheckPending(), s2.Close())
 			}
 		}
 		if err != nil {
