@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
@@ -206,39 +205,6 @@ func TestRemovedShapefileNotSent(t *testing.T) {
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
 	if n := e.uploadsByTileset()["acme.parcels"]; n != 0 {
 		t.Errorf("%d uploads of the removed shapefile", n)
-	}
-}
-
-// The file changes while its bytes are staged, and the change is reported
-// before the staging notices: once the new bytes are uploaded, the file's
-// record says so with the file's own size and time (plan: unchanged).
-func TestChangeReportedDuringStagingLeavesARecordThatMatches(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	d := e.runDaemon(Options{Staging: staging.Options{PartSize: 5 << 20, MultipartThreshold: 5 << 20, Concurrency: 1,
-		HTTPClient: &http.Client{Transport: slowTransport{base: http.DefaultTransport, bytesPerSecond: 8 << 20}}}})
-	content := bytes.Repeat([]byte("0123456789abcdef"), (24<<20)/16)
-	p := filepath.Join(e.drop, "big.mbtiles")
-	if err := os.WriteFile(p, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "staging to be under way", 30*time.Second, func() bool {
-		for _, tr := range d.Syncer().Transfers() {
-			if tr.Sent > 0 {
-				return true
-			}
-		}
-		return false
-	})
-	changed := bytes.Clone(content)
-	copy(changed[12<<20:], bytes.Repeat([]byte("X"), 1<<20))
-	if err := os.WriteFile(p, changed, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.waitHeld(d, "acme.big", sha(string(changed)))
-	w := d.cfg.Watch[0]
-	if got, ok := syncer.Settled(d.Store(), w, "big.mbtiles", "acme.big"); !ok || got != "unchanged" {
-		rec, _, _ := d.Store().File(state.FileKey{Watch: w.Path, Path: "big.mbtiles"})
-		t.Errorf("plan says %q %v for the uploaded file; its record: %+v", got, ok, rec)
 	}
 }
 

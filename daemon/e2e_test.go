@@ -423,6 +423,18 @@ func TestFileChangedDuringStaging(t *testing.T) {
 	if n := len(e.srv.Uploads()); n > 2 {
 		t.Errorf("%d uploads, want at most 2", n)
 	}
+	// The change was reported while the old bytes were being staged: once
+	// the new bytes are uploaded, the file's record says so with the file's
+	// own size and time, so plan calls it unchanged (it used to be wiped).
+	waitFor(t, "the job to be done", 30*time.Second, func() bool {
+		idle, err := d.Syncer().Idle()
+		return err == nil && idle
+	})
+	w := d.cfg.Watch[0]
+	if got, ok := syncer.Settled(d.Store(), w, "big.mbtiles", "acme.big"); !ok || got != "unchanged" {
+		rec, _, _ := d.Store().File(state.FileKey{Watch: w.Path, Path: "big.mbtiles"})
+		t.Errorf("plan says %q %v for the uploaded file; its record: %+v", got, ok, rec)
+	}
 }
 
 // lostAnswers delivers the first n create requests to the server but loses

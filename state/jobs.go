@@ -209,32 +209,14 @@ func (t *txn) competitor(nj NewJob, live []Job) (*FileKey, error) {
 	return &key, nil
 }
 
-// recordLost stores nj.File, if any, as superseded by the file at winner.
+// recordLost stores nj.File as superseded by the file at winner.
 func (t *txn) recordLost(nj NewJob, winner FileKey) error {
-	rec := *nj.File
-	rec.Key, rec.SHA256, rec.Outcome, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeSuperseded, t.now
-	rec.Reason = "another file for the tileset changed later: " + winner.Path
-	if rec.Tileset == "" {
-		rec.Tileset = nj.Tileset
-	}
-	if err := putFile(t.b(bucketFiles), rec); err != nil {
-		return err
-	}
-	return t.addHistory(HistoryEntry{Tileset: nj.Tileset, Source: nj.Source, SHA256: nj.SHA256,
-		Outcome: OutcomeSuperseded, Message: rec.Reason})
+	return t.putOutcome(nj, OutcomeSuperseded, "another file for the tileset changed later: "+winner.Path, true)
 }
 
 // putPending stores nj.File, if any, as pending for nj's content.
 func (t *txn) putPending(nj NewJob) error {
-	if nj.File == nil {
-		return nil
-	}
-	rec := *nj.File
-	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomePending, "", t.now
-	if rec.Tileset == "" {
-		rec.Tileset = nj.Tileset
-	}
-	return putFile(t.b(bucketFiles), rec)
+	return t.putOutcome(nj, OutcomePending, "", false)
 }
 
 // join makes nj's file wait for job j, which sends the same content: its
@@ -244,28 +226,21 @@ func (t *txn) join(j *Job, nj NewJob) error {
 	if err := t.putPending(nj); err != nil {
 		return err
 	}
-	if nj.File == nil || nj.Source == j.Source || slices.Contains(j.Joined, nj.Source) {
-		return nil
-	}
-	j.Joined = append(j.Joined, nj.Source)
-	return t.putJob(*j)
+	return t.addJoined(j, nj)
 }
 
 // joinFailed records nj's file as failed with j, which failed for the same
 // content: sending it again would fail again (until `tilesyncd retry`).
 func (t *txn) joinFailed(j *Job, nj NewJob) error {
-	if nj.File == nil {
-		return nil
-	}
-	rec := *nj.File
-	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeFailed, j.LastError, t.now
-	if rec.Tileset == "" {
-		rec.Tileset = nj.Tileset
-	}
-	if err := putFile(t.b(bucketFiles), rec); err != nil {
+	if err := t.putOutcome(nj, OutcomeFailed, j.LastError, false); err != nil {
 		return err
 	}
-	if nj.Source == j.Source || slices.Contains(j.Joined, nj.Source) {
+	return t.addJoined(j, nj)
+}
+
+// addJoined lists nj's file in j.Joined, unless it is j's source or listed.
+func (t *txn) addJoined(j *Job, nj NewJob) error {
+	if nj.File == nil || nj.Source == j.Source || slices.Contains(j.Joined, nj.Source) {
 		return nil
 	}
 	j.Joined = append(j.Joined, nj.Source)
@@ -275,18 +250,25 @@ func (t *txn) joinFailed(j *Job, nj NewJob) error {
 // recordHeld stores nj.File, if any, as unchanged: its tileset holds its
 // content.
 func (t *txn) recordHeld(nj NewJob) error {
+	return t.putOutcome(nj, OutcomeUnchanged, "", true)
+}
+
+// putOutcome stores nj.File, if any, under nj's source and content with
+// outcome and reason (its tileset nj's unless it names one), and appends
+// history when withHistory.
+func (t *txn) putOutcome(nj NewJob, outcome Outcome, reason string, withHistory bool) error {
 	if nj.File == nil {
 		return nil
 	}
 	rec := *nj.File
-	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, OutcomeUnchanged, "", t.now
+	rec.Key, rec.SHA256, rec.Outcome, rec.Reason, rec.UpdatedAt = nj.Source, nj.SHA256, outcome, reason, t.now
 	if rec.Tileset == "" {
 		rec.Tileset = nj.Tileset
 	}
-	if err := putFile(t.b(bucketFiles), rec); err != nil {
+	if err := putFile(t.b(bucketFiles), rec); err != nil || !withHistory {
 		return err
 	}
-	return t.addHistory(HistoryEntry{Tileset: nj.Tileset, Source: nj.Source, SHA256: nj.SHA256, Outcome: OutcomeUnchanged})
+	return t.addHistory(HistoryEntry{Tileset: nj.Tileset, Source: nj.Source, SHA256: nj.SHA256, Outcome: outcome, Message: reason})
 }
 
 func short(sha string) string {

@@ -39,7 +39,7 @@ func (s *Syncer) Ingest(ctx context.Context, ev watcher.Event) error {
 	rel := ev.Rel
 	if ev.Kind == watcher.Removed {
 		if _, isPart := format.ShapefileSidecar(path.Base(rel)); !isPart {
-			return s.removed(ctx, w, state.FileKey{Watch: w.Path, Path: rel})
+			return s.removed(state.FileKey{Watch: w.Path, Path: rel})
 		}
 	}
 	// A change to a shapefile's part is a change to the shapefile.
@@ -453,7 +453,7 @@ func Settled(store *state.Store, w *config.Watch, rel, tileset string) (string, 
 // file the folder no longer has while another file maps to it. That costs
 // one pass over the file index, only when the removed file's content was
 // the tileset's to be.
-func (s *Syncer) removed(ctx context.Context, w *config.Watch, key state.FileKey) error {
+func (s *Syncer) removed(key state.FileKey) error {
 	rec, known, err := s.store.File(key)
 	if err != nil {
 		return err
