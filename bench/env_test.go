@@ -16,7 +16,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
@@ -27,7 +27,7 @@ func short() bool { return testing.Short() }
 
 // setup is a test server and a configuration file for one benchmark.
 type setup struct {
-	srv     *mapboxtest.Server
+	srv     *mapboxsim.Server
 	dir     string
 	drop    string
 	cfgPath string
@@ -56,7 +56,7 @@ func newSetup(b *testing.B, o setupOptions) *setup {
 		o.mode = "auto"
 	}
 	s := &setup{dir: b.TempDir()}
-	s.srv, _ = mapboxtest.StartMem(b, mapboxtest.Options{Username: "acme", Token: token,
+	s.srv, _ = mapboxsim.StartMem(b, mapboxsim.Options{Username: "acme", Token: token,
 		ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow})
 	s.drop = o.drop
 	if s.drop == "" {

@@ -6,7 +6,7 @@
 // The books are kept by a Ledger: every version of every file written, and
 // the tileset it goes to. The verdict compares them with the test server's
 // record of every upload created, which carries the SHA-256 of the staged
-// bytes (mapboxtest.Server.Uploads):
+// bytes (mapboxsim.Server.Uploads):
 //   - uploaded: distinct (tileset, content) pairs created whose content is a
 //     version written for that tileset;
 //   - duplicates: creates repeating such a pair;
@@ -20,7 +20,7 @@
 // as `tilesyncd run --config …` with the token in its environment; the
 // others run the daemon in the test process (daemon.Open) with fast retry
 // pacing and a one-second response-header timeout, so that faults cost
-// seconds. The S3 store is mapboxtest's in-process MemStorage behind a Proxy,
+// seconds. The S3 store is mapboxsim's in-process MemStorage behind a Proxy,
 // which can cut the path or slow it down. All traffic stays on 127.0.0.1.
 // Every scenario also checks that the token appears nowhere in the daemon's
 // log.

@@ -19,8 +19,8 @@ import (
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
@@ -45,8 +45,8 @@ func pick[T any](fullValue, ci T) T {
 // to it, a configuration, and the daemon's log.
 type env struct {
 	t       *testing.T
-	srv     *mapboxtest.Server
-	store   *mapboxtest.MemStorage
+	srv     *mapboxsim.Server
+	store   *mapboxsim.MemStorage
 	proxy   *Proxy
 	dir     string
 	drop    string
@@ -83,7 +83,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.mode = "notify"
 	}
 	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, processing: o.processing}
-	e.srv, e.store = mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: token,
+	e.srv, e.store = mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: token,
 		ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow})
 	u, err := url.Parse(e.store.Endpoint())
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // Ledger records every version of every file a scenario writes into a drop
@@ -134,7 +134,7 @@ func (t Tally) String() string {
 }
 
 // Tally checks the uploads the server saw (in creation order) against the books.
-func (l *Ledger) Tally(uploads []mapboxtest.UploadRecord) Tally {
+func (l *Ledger) Tally(uploads []mapboxsim.UploadRecord) Tally {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	versions := map[string]map[string]bool{} // tileset → every content written for it

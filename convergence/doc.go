@@ -22,7 +22,7 @@
 //     version, append, move within a folder or to the other one, rename,
 //     delete, re-create; a shapefile's parts are written one by one;
 //   - faults: a create refused before it takes effect (FailNext; 500 or
-//     503, and a 409 that mapboxtest sends as 500), a create that takes effect answered 502 (FailAfterNext) or with
+//     503, and a 409 that mapboxsim sends as 500), a create that takes effect answered 502 (FailAfterNext) or with
 //     its answer lost (DropAfterNext), lost connections before any effect
 //     (DropNext on create, credentials, list, status), the API unreachable,
 //     S3 unreachable (a cuttable proxy, chaos.Proxy), a 429 window
@@ -31,11 +31,11 @@
 //     history run on the real binary, SIGKILL and restart.
 //
 // Each history picks Mapbox's clock: the daemon's, or ten minutes ahead or
-// behind (mapboxtest Options.Now; its Date headers follow).
+// behind (mapboxsim Options.Now; its Date headers follow).
 //
 // # Playing it
 //
-// Each history has its own world: a mapboxtest server on an in-process S3
+// Each history has its own world: a mapboxsim server on an in-process S3
 // store, real folders in a temporary directory, a real bbolt state and the
 // production client over HTTP. One history in ten runs the real binary
 // (built once by TestMain) so that it can be SIGKILLed; the others run the
@@ -54,7 +54,7 @@
 // untouched for three settle times, the daemon has nothing queued or in
 // flight (Syncer.Idle), Mapbox processes nothing and no request came for a
 // moment, the oracle checks, from the server's own record:
-//   - every tileset that a file maps to holds (mapboxtest Server.Holds: the
+//   - every tileset that a file maps to holds (mapboxsim Server.Holds: the
 //     upload whose successful completion was the latest) exactly that
 //     file's bytes; where files conflict, the README's rule
 //     (TestConflictRuleIsTheREADMEs) says which: the file that changed last

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
@@ -317,13 +317,13 @@ func (r *runner) check() []string {
 // needless lists the creates the guarantee forbids: content created for a
 // tileset that held it already, and content created again when the folder
 // never went back to it after something else was sent.
-func (r *runner) needless(ups []mapboxtest.UploadRecord) []string {
+func (r *runner) needless(ups []mapboxsim.UploadRecord) []string {
 	var out []string
 	for i, u := range ups {
 		if u.SHA256 == "" {
 			continue // reported by foreign
 		}
-		var held, prev *mapboxtest.UploadRecord
+		var held, prev *mapboxsim.UploadRecord
 		for j := range ups[:i] {
 			e := &ups[j]
 			if e.Tileset != u.Tileset || !e.Complete {
@@ -342,7 +342,7 @@ func (r *runner) needless(ups []mapboxtest.UploadRecord) []string {
 			out = append(out, fmt.Sprintf("+%v %s: created %s (upload %s) while the tileset held it already (upload %s)",
 				at, u.Tileset, r.tl.label(u.SHA256), u.ID, held.ID))
 		case prev != nil:
-			var between []mapboxtest.UploadRecord
+			var between []mapboxsim.UploadRecord
 			for _, e := range ups[:i] {
 				if e.Tileset == u.Tileset && e.Created.After(prev.Created) && e.SHA256 != u.SHA256 {
 					between = append(between, e)
@@ -365,7 +365,7 @@ func (r *runner) needless(ups []mapboxtest.UploadRecord) []string {
 
 // foreign lists the uploads whose content was never in the folders for
 // their tileset (torn, mixed, or no staged object at all).
-func (r *runner) foreign(ups []mapboxtest.UploadRecord) []string {
+func (r *runner) foreign(ups []mapboxsim.UploadRecord) []string {
 	var out []string
 	for _, u := range ups {
 		if _, ok := r.tl.firstSeen(u.Tileset, u.SHA256); !ok {

@@ -18,7 +18,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
@@ -58,8 +58,8 @@ type world struct {
 	watches []string // absolute paths, in watchNames order
 	cfgPath string
 	cfg     *config.Config
-	srv     *mapboxtest.Server
-	store   *mapboxtest.MemStorage
+	srv     *mapboxsim.Server
+	store   *mapboxsim.MemStorage
 	s3      *chaos.Proxy
 	logs    *testkit.Buffer
 
@@ -73,7 +73,7 @@ func newWorld(t *testing.T, h *history) *world {
 	offset := h.offset
 	// A limit far above the daemon's needs: the rate headers of every answer
 	// (and of a 429 window's) teach it a fast pace, not Mapbox's default.
-	w.srv, w.store = mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: token,
+	w.srv, w.store = mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: token,
 		ProcessingTime: h.processing, RateLimit: 60000, RateWindow: time.Minute,
 		Now: func() time.Time { return time.Now().Add(offset) }})
 	u, err := url.Parse(w.store.Endpoint())

@@ -17,7 +17,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/control"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
@@ -214,7 +214,7 @@ func TestHealthzTokenRefused(t *testing.T) {
 	}
 
 	// The token now belongs to another account: Mapbox answers 401.
-	e.srv.AddAccountToken("someone-else", testToken, mapboxtest.ScopeWrite, mapboxtest.ScopeRead, mapboxtest.ScopeList)
+	e.srv.AddAccountToken("someone-else", testToken, mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
 	e.write("lakes.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{}}]}`)
 	waitFor(t, "the token refused", 30*time.Second, func() bool { return d.Syncer().AuthError() != nil })
 	code, body := get(t, addr, "/healthz")

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"

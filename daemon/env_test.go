@@ -14,7 +14,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
@@ -27,8 +27,8 @@ const testToken = "sk.eyJ1IjoidGVzdCJ9.tilesyncd-test-SECRET-token"
 // pointing at them.
 type env struct {
 	t       *testing.T
-	srv     *mapboxtest.Server
-	storage mapboxtest.Storage
+	srv     *mapboxsim.Server
+	storage mapboxsim.Storage
 	dir     string // holds drop/, state/ and config.yaml
 	drop    string
 	cfgPath string
@@ -37,7 +37,7 @@ type env struct {
 }
 
 type envOptions struct {
-	storage    mapboxtest.Storage // nil: a MemStorage
+	storage    mapboxsim.Storage // nil: a MemStorage
 	processing time.Duration
 	rateLimit  int
 	perMinute  int // the daemon's requests_per_minute (default 6000)
@@ -70,13 +70,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.poll = fastPoll
 	}
 	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, poll: o.poll}
-	opts := mapboxtest.Options{Username: "acme", Token: testToken, ProcessingTime: o.processing, RateLimit: o.rateLimit, Now: o.now}
+	opts := mapboxsim.Options{Username: "acme", Token: testToken, ProcessingTime: o.processing, RateLimit: o.rateLimit, Now: o.now}
 	if o.storage == nil {
-		e.srv, e.storage = mapboxtest.StartMem(t, opts)
+		e.srv, e.storage = mapboxsim.StartMem(t, opts)
 	} else {
 		opts.Storage = o.storage
 		e.storage = o.storage
-		e.srv = mapboxtest.New(opts)
+		e.srv = mapboxsim.New(opts)
 		t.Cleanup(e.srv.Close)
 	}
 	e.drop = filepath.Join(e.dir, "drop")

@@ -3,7 +3,7 @@ package daemon
 import (
 	"testing"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 )
 
 func TestMain(m *testing.M) { miniotest.Main(m) }

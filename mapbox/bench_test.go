@@ -7,19 +7,19 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // BenchmarkPipeline runs credentials, a 64 KiB stage, create and status
-// polls to completion against mapboxtest on the in-process store, and
+// polls to completion against mapboxsim on the in-process store, and
 // prints the API requests per file.
 func BenchmarkPipeline(b *testing.B) {
-	store, err := mapboxtest.NewMemStorage(mapboxtest.MemOptions{Dir: b.TempDir()})
+	store, err := mapboxsim.NewMemStorage(mapboxsim.MemOptions{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	srv := mapboxtest.New(mapboxtest.Options{Username: "alice", Storage: store, ProcessingTime: time.Nanosecond})
+	srv := mapboxsim.New(mapboxsim.Options{Username: "alice", Storage: store, ProcessingTime: time.Nanosecond})
 	defer srv.Close()
 	c, err := mapbox.New(mapbox.Options{BaseURL: srv.URL(), Username: "alice", Token: srv.Token()})
 	if err != nil {

@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 func TestAuthAndScopeErrors(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()
-	e.srv.AddToken("pk.read-only", mapboxtest.ScopeRead)
-	e.srv.AddToken("pk.write-only", mapboxtest.ScopeWrite)
-	e.srv.AddAccountToken("bob", "pk.bob", mapboxtest.ScopeWrite, mapboxtest.ScopeRead, mapboxtest.ScopeList)
+	e.srv.AddToken("pk.read-only", mapboxsim.ScopeRead)
+	e.srv.AddToken("pk.write-only", mapboxsim.ScopeWrite)
+	e.srv.AddAccountToken("bob", "pk.bob", mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
 	u := e.createUpload(t, "alice.scopes", []byte("x"))
 
 	client := func(token string) *mapbox.Client {
@@ -51,7 +51,7 @@ func TestAuthAndScopeErrors(t *testing.T) {
 }
 
 func TestCreateInvalid(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()
 	cr, err := e.client.Credentials(ctx)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestCreateInvalid(t *testing.T) {
 
 func TestRateLimited(t *testing.T) {
 	for _, sliding := range []bool{false, true} {
-		e := newEnv(t, mapboxtest.Options{RateLimit: 3, RateWindow: time.Minute, SlidingWindow: sliding, RetryAfter: sliding},
+		e := newEnv(t, mapboxsim.Options{RateLimit: 3, RateWindow: time.Minute, SlidingWindow: sliding, RetryAfter: sliding},
 			mapbox.Options{})
 		ctx := context.Background()
 		var seen []mapbox.RateLimit
@@ -127,7 +127,7 @@ func TestRateLimited(t *testing.T) {
 }
 
 func TestTransientFailures(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()
 
 	e.srv.FailNext("", 1, http.StatusServiceUnavailable)
@@ -178,7 +178,7 @@ func TestTransientFailures(t *testing.T) {
 }
 
 func TestFailureRate(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	e.srv.SetFailureRate(0.5, http.StatusBadGateway, 7)
 	var failed int
 	for i := 0; i < 40; i++ {
@@ -196,7 +196,7 @@ func TestGateAndObserve(t *testing.T) {
 	refuse := errors.New("limiter closed")
 	var gated []mapbox.Endpoint
 	var exchanges []mapbox.Exchange
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{
 		Gate: func(ctx context.Context, ep mapbox.Endpoint) error {
 			gated = append(gated, ep)
 			if ep == mapbox.EndpointDelete {
@@ -295,7 +295,7 @@ func closedPortURL(t *testing.T) string {
 }
 
 func TestOddUploadID(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	_, err := e.client.Upload(context.Background(), "a/b c?d")
 	wantClass(t, "odd id", err, mapbox.ErrNotFound)
 	reqs := e.srv.Requests()

@@ -17,23 +17,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 var epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 // env is a test server on an in-process S3 store, its clock, and a client.
 type env struct {
-	srv    *mapboxtest.Server
-	store  *mapboxtest.MemStorage
-	clock  *mapboxtest.ManualClock
+	srv    *mapboxsim.Server
+	store  *mapboxsim.MemStorage
+	clock  *mapboxsim.ManualClock
 	client *mapbox.Client
 }
 
-func newEnv(t *testing.T, so mapboxtest.Options, co mapbox.Options) *env {
+func newEnv(t *testing.T, so mapboxsim.Options, co mapbox.Options) *env {
 	t.Helper()
-	e := &env{clock: mapboxtest.NewManualClock(epoch)}
-	store, err := mapboxtest.NewMemStorage(mapboxtest.MemOptions{Dir: t.TempDir(), Now: e.clock.Now})
+	e := &env{clock: mapboxsim.NewManualClock(epoch)}
+	store, err := mapboxsim.NewMemStorage(mapboxsim.MemOptions{Dir: t.TempDir(), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func newEnv(t *testing.T, so mapboxtest.Options, co mapbox.Options) *env {
 	if so.ProcessingTime == 0 {
 		so.ProcessingTime = 10 * time.Second
 	}
-	e.srv = mapboxtest.New(so)
+	e.srv = mapboxsim.New(so)
 	t.Cleanup(e.srv.Close)
 	co.BaseURL, co.Username = e.srv.URL(), e.srv.Username()
 	if co.Token == "" {
@@ -118,7 +118,7 @@ func wantClass(t *testing.T, what string, err, class error) *mapbox.APIError {
 }
 
 func TestPipeline(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()
 	data := []byte(`{"type":"FeatureCollection","features":[]}`)
 	u := e.createUpload(t, "alice.parks", data)
@@ -159,7 +159,7 @@ func TestPipeline(t *testing.T) {
 }
 
 func TestCredentialsCacheBust(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	a, err := e.client.Credentials(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +186,7 @@ func TestCredentialsCacheBust(t *testing.T) {
 }
 
 func TestListOrderAndLimit(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{ProcessingTime: time.Second}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{ProcessingTime: time.Second}, mapbox.Options{})
 	ctx := context.Background()
 	var ids []string
 	for _, name := range []string{"a", "b", "c"} {
@@ -206,7 +206,7 @@ func TestListOrderAndLimit(t *testing.T) {
 }
 
 func TestProcessingFailures(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{ProcessingTime: time.Second}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{ProcessingTime: time.Second}, mapbox.Options{})
 	ctx := context.Background()
 	e.srv.SetOutcome("alice.empty", "Tileset is empty.")
 	big := []byte("too big, by content")
@@ -226,7 +226,7 @@ func TestProcessingFailures(t *testing.T) {
 	e.clock.Advance(time.Second)
 	for _, tc := range []struct {
 		id, msg string
-	}{{byTileset.ID, "Tileset is empty."}, {byContent.ID, "Tileset exceeds processing limit."}, {missing.ID, mapboxtest.MissingObjectError}} {
+	}{{byTileset.ID, "Tileset is empty."}, {byContent.ID, "Tileset exceeds processing limit."}, {missing.ID, mapboxsim.MissingObjectError}} {
 		u, err := e.client.Upload(ctx, tc.id)
 		if err != nil {
 			t.Fatal(err)
@@ -242,7 +242,7 @@ func TestProcessingFailures(t *testing.T) {
 
 func TestBusyTileset(t *testing.T) {
 	for _, status := range []int{http.StatusConflict, http.StatusUnprocessableEntity} {
-		e := newEnv(t, mapboxtest.Options{BusyStatus: status}, mapbox.Options{})
+		e := newEnv(t, mapboxsim.Options{BusyStatus: status}, mapbox.Options{})
 		e.createUpload(t, "alice.busy", []byte("one"))
 		ctx := context.Background()
 		cr, err := e.client.Credentials(ctx)

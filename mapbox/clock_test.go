@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // TestClockOffset runs a server whose clock is 10 minutes ahead of, then
@@ -17,7 +17,7 @@ import (
 func TestClockOffset(t *testing.T) {
 	for _, shift := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
 		t.Run(shift.String(), func(t *testing.T) {
-			srv, _ := mapboxtest.StartMem(t, mapboxtest.Options{Username: "alice",
+			srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "alice",
 				Now: func() time.Time { return time.Now().Add(shift) }})
 			var mu sync.Mutex
 			var seen []mapbox.Exchange
@@ -80,7 +80,7 @@ func TestClockOffset(t *testing.T) {
 func TestClockOffsetFollowsAStep(t *testing.T) {
 	var mu sync.Mutex
 	shift := time.Duration(0)
-	srv, _ := mapboxtest.StartMem(t, mapboxtest.Options{Username: "alice", Now: func() time.Time {
+	srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "alice", Now: func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		return time.Now().Add(shift)

@@ -2,7 +2,7 @@
 // per endpoint (Credentials, Create, Upload, List and ListPage, Delete),
 // typed results, and one classification of every failure. The staging of files to S3 with
 // the temporary credentials lives in package mapbox/staging; the fake API
-// that tests and the demo run against lives in mapbox/mapboxtest.
+// that tests and the demo run against lives in mapbox/mapboxsim.
 //
 // # One request per call, classified
 //

@@ -111,7 +111,7 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]Upload, error) {
 //
 // The cursor comes from the start parameter of the answer's Link header
 // (rel="next"); no such header means the last page. Mapbox documents the
-// cursor as opaque, nothing more: mapboxtest's names a position in creation
+// cursor as opaque, nothing more: mapboxsim's names a position in creation
 // order, so uploads created between two pages show only on the first pages
 // (newest first) or the last (reverse), and no upload is listed twice; a
 // page may hold fewer than Limit uploads (Mapbox caps a body at 1 MB) and

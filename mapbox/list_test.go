@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // walk lists every page from opts, calling between after each page (with
@@ -43,7 +43,7 @@ func walk(t *testing.T, c *mapbox.Client, opts mapbox.ListOptions, between func(
 // existed at the first page is listed exactly once, the new ones do not
 // shift the later pages, and each page is one request.
 func TestListPages(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{ProcessingTime: time.Second}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{ProcessingTime: time.Second}, mapbox.Options{})
 	ctx := context.Background()
 	var created []string // creation order
 	upload := func() {
@@ -105,12 +105,12 @@ func TestListPages(t *testing.T) {
 }
 
 func TestListBadStart(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	for _, start := range []string{"not-a-cursor", "dXBsb2FkOm5vbmU"} { // the second is well formed, of no upload
 		_, _, err := e.client.ListPage(context.Background(), mapbox.ListOptions{Start: start})
 		ae := wantClass(t, "start "+start, err, mapbox.ErrInvalid)
-		if ae.Status != 422 || !strings.Contains(ae.Message, mapboxtest.InvalidStartMessage) {
-			t.Errorf("start %q: %d %q, want 422 %q", start, ae.Status, ae.Message, mapboxtest.InvalidStartMessage)
+		if ae.Status != 422 || !strings.Contains(ae.Message, mapboxsim.InvalidStartMessage) {
+			t.Errorf("start %q: %d %q, want 422 %q", start, ae.Status, ae.Message, mapboxsim.InvalidStartMessage)
 		}
 		if mapbox.NotSent(err) {
 			t.Errorf("start %q: a 422 answer reported as not sent", start)

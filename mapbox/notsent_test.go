@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // transport is a plain HTTP transport (no proxy from the environment) with
@@ -23,7 +23,7 @@ func transport(d *net.Dialer) *http.Client {
 // reach Mapbox, and that every failure after a connection was handed to
 // the request is "maybe sent".
 func TestNotSent(t *testing.T) {
-	e := newEnv(t, mapboxtest.Options{}, mapbox.Options{})
+	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()
 	user, token := e.srv.Username(), e.srv.Token()
 	client := func(o mapbox.Options) *mapbox.Client {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
@@ -30,8 +30,8 @@ func TestTokenNeverLeaks(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var observed []error
-	e := newEnv(t, mapboxtest.Options{RateLimit: 1000}, mapbox.Options{})
-	e.srv.AddToken(token, mapboxtest.ScopeWrite, mapboxtest.ScopeRead, mapboxtest.ScopeList)
+	e := newEnv(t, mapboxsim.Options{RateLimit: 1000}, mapbox.Options{})
+	e.srv.AddToken(token, mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
 	opts := mapbox.Options{BaseURL: e.srv.URL(), Username: "alice", Token: token, Logger: logger,
 		Observe: func(x mapbox.Exchange) { observed = append(observed, x.Err) }}
 	c := newClient(t, opts)

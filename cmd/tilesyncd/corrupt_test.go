@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
@@ -146,7 +146,7 @@ func TestCorruptionCampaign(t *testing.T) {
 	}
 	t.Logf("corruption campaign: %d corruptions, seed %d (replay: TILESYNCD_CORRUPT_SEED=%d)", count, seed, seed)
 
-	srv, s3 := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken})
+	srv, s3 := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: runTestToken})
 	dir := t.TempDir()
 	original := filepath.Join(dir, "original.db")
 	fillCampaignState(t, original)

@@ -18,7 +18,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/examples"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 func init() {
@@ -75,12 +75,12 @@ func runDemo(ctx context.Context, dir string, keep bool, log *slog.Logger, out i
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
 
-	store, err := mapboxtest.NewMemStorage(mapboxtest.MemOptions{Dir: filepath.Join(dir, "simulator-s3")})
+	store, err := mapboxsim.NewMemStorage(mapboxsim.MemOptions{Dir: filepath.Join(dir, "simulator-s3")})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	srv := mapboxtest.New(mapboxtest.Options{Username: "demo", Token: demoToken, Storage: store,
+	srv := mapboxsim.New(mapboxsim.Options{Username: "demo", Token: demoToken, Storage: store,
 		ProcessingTime: 2 * time.Second, RateLimit: 300, RateWindow: time.Minute})
 	defer srv.Close()
 	say("simulator of the Mapbox Uploads API on %s (S3 staging on %s)", srv.URL(), store.Endpoint())
@@ -209,7 +209,7 @@ func countFiles(dir string) int {
 	return n
 }
 
-func printUploads(out io.Writer, srv *mapboxtest.Server) {
+func printUploads(out io.Writer, srv *mapboxsim.Server) {
 	fmt.Fprintf(out, "    %-32s %-26s %s\n", "tileset", "upload", "content (sha256)")
 	for _, u := range srv.Uploads() {
 		state := "processed"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // Names a drop-folder writer may choose to rewrite an operator's terminal:
@@ -102,7 +102,7 @@ func TestStatusEscapesNames(t *testing.T) {
 
 // The text log of sync --once (the handler a terminal gets) escapes names.
 func TestTextLogEscapesNames(t *testing.T) {
-	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken, ProcessingTime: 50 * time.Millisecond})
+	srv, store := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: runTestToken, ProcessingTime: 50 * time.Millisecond})
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
 	if err := os.Mkdir(drop, 0o755); err != nil {

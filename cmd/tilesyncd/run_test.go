@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
@@ -26,7 +26,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // TestRunReloads runs the daemon command, then edits its configuration: an
 // invalid one is refused and the daemon carries on; a valid one takes effect.
 func TestRunReloads(t *testing.T) {
-	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken, ProcessingTime: 100 * time.Millisecond})
+	srv, store := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: runTestToken, ProcessingTime: 100 * time.Millisecond})
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
 	if err := os.Mkdir(drop, 0o755); err != nil {

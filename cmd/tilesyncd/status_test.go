@@ -14,7 +14,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/control"
 	"github.com/tilesyncd/tilesyncd/daemon"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
@@ -25,7 +25,7 @@ const statusToken = "sk.eyJ1IjoiYWNtZSJ9.status-test-SECRET"
 // control endpoint is a Unix socket in the test's folder.
 type statusEnv struct {
 	t       *testing.T
-	srv     *mapboxtest.Server
+	srv     *mapboxsim.Server
 	dir     string
 	drop    string
 	cfgPath string
@@ -33,7 +33,7 @@ type statusEnv struct {
 
 func newStatusEnv(t *testing.T) *statusEnv {
 	t.Helper()
-	srv, _ := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: statusToken, ProcessingTime: 100 * time.Millisecond})
+	srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: statusToken, ProcessingTime: 100 * time.Millisecond})
 	e := &statusEnv{t: t, srv: srv, dir: t.TempDir()}
 	e.drop = filepath.Join(e.dir, "drop")
 	if err := os.Mkdir(e.drop, 0o755); err != nil {
@@ -184,7 +184,7 @@ func TestStatusWithDaemon(t *testing.T) {
 	noToken(t, out, js, errOut)
 
 	// The token stops working: status says so and exits 1.
-	e.srv.AddAccountToken("someone-else", statusToken, mapboxtest.ScopeWrite, mapboxtest.ScopeRead, mapboxtest.ScopeList)
+	e.srv.AddAccountToken("someone-else", statusToken, mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
 	e.write("lakes.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{}}]}`)
 	statusWait(t, "the token refused", func() bool { return d.Syncer().AuthError() != nil })
 	code, out, errOut = runCLI(t, "status", "--config", e.cfgPath)
@@ -230,9 +230,9 @@ func TestStatusWithoutDaemon(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	e := newStatusEnv(t)
-	e.srv.AddToken("sk.no-write", mapboxtest.ScopeRead, mapboxtest.ScopeList)
-	e.srv.AddToken("sk.no-read", mapboxtest.ScopeWrite, mapboxtest.ScopeList)
-	e.srv.AddToken("sk.write-only", mapboxtest.ScopeWrite)
+	e.srv.AddToken("sk.no-write", mapboxsim.ScopeRead, mapboxsim.ScopeList)
+	e.srv.AddToken("sk.no-read", mapboxsim.ScopeWrite, mapboxsim.ScopeList)
+	e.srv.AddToken("sk.write-only", mapboxsim.ScopeWrite)
 
 	requests := func() int {
 		n := 0

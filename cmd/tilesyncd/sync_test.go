@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // TestSyncPlanRetryForget drives the commands a cron user and an operator
 // use: sync --once, plan (which then says unchanged), retry and forget.
 func TestSyncPlanRetryForget(t *testing.T) {
-	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken, ProcessingTime: 100 * time.Millisecond})
+	srv, store := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: runTestToken, ProcessingTime: 100 * time.Millisecond})
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
 	os.Mkdir(drop, 0o755)
@@ -72,7 +72,7 @@ func TestSyncPlanRetryForget(t *testing.T) {
 // adopt records files as uploaded without a request: after it, a sync sends
 // nothing for them.
 func TestAdopt(t *testing.T) {
-	srv, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "acme", Token: runTestToken})
+	srv, store := mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: runTestToken})
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
 	os.Mkdir(drop, 0o755)

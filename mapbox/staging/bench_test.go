@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 )
 

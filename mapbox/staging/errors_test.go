@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 )
 

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 )
 

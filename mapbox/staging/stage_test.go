@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 )
 

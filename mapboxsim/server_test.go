@@ -1,4 +1,4 @@
-package mapboxtest_test
+package mapboxsim_test
 
 import (
 	"bytes"
@@ -17,27 +17,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 var epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func newServer(t *testing.T, o mapboxtest.Options) (*mapboxtest.Server, *mapboxtest.MemStorage, *mapboxtest.ManualClock) {
+func newServer(t *testing.T, o mapboxsim.Options) (*mapboxsim.Server, *mapboxsim.MemStorage, *mapboxsim.ManualClock) {
 	t.Helper()
-	clock := mapboxtest.NewManualClock(epoch)
-	store := newMemStorage(t, mapboxtest.MemOptions{Now: clock.Now})
+	clock := mapboxsim.NewManualClock(epoch)
+	store := newMemStorage(t, mapboxsim.MemOptions{Now: clock.Now})
 	o.Storage, o.Now = store, clock.Now
 	if o.Username == "" {
 		o.Username = "alice"
 	}
-	s := mapboxtest.New(o)
+	s := mapboxsim.New(o)
 	t.Cleanup(s.Close)
 	return s, store, clock
 }
 
 // raw sends a request with the given token and returns status, headers and
 // the decoded {"message"} if any.
-func raw(t *testing.T, s *mapboxtest.Server, method, path, token, body string) (int, http.Header, string) {
+func raw(t *testing.T, s *mapboxsim.Server, method, path, token, body string) (int, http.Header, string) {
 	t.Helper()
 	url := s.URL() + path
 	if token != "" {
@@ -63,7 +63,7 @@ func raw(t *testing.T, s *mapboxtest.Server, method, path, token, body string) (
 }
 
 func TestServerRequestChecks(t *testing.T) {
-	s, _, _ := newServer(t, mapboxtest.Options{RateLimit: 100})
+	s, _, _ := newServer(t, mapboxsim.Options{RateLimit: 100})
 	tok := s.Token()
 	for _, tc := range []struct {
 		name, method, path, token, body string
@@ -100,12 +100,12 @@ func TestServerRequestChecks(t *testing.T) {
 }
 
 // stagingClient is an S3 client with the credentials of one staging key.
-func stagingClient(store *mapboxtest.MemStorage, cr mapbox.Credentials) *s3.Client {
+func stagingClient(store *mapboxsim.MemStorage, cr mapbox.Credentials) *s3.Client {
 	return s3Client(store, minted{cr.Key, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken}, aws.RequestChecksumCalculationWhenSupported)
 }
 
 func TestServerCorruptAndExpiredCredentials(t *testing.T) {
-	s, store, clock := newServer(t, mapboxtest.Options{CredentialLifetime: 15 * time.Minute})
+	s, store, clock := newServer(t, mapboxsim.Options{CredentialLifetime: 15 * time.Minute})
 	c, err := mapbox.New(mapbox.Options{BaseURL: s.URL(), Username: "alice", Token: s.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestServerCorruptAndExpiredCredentials(t *testing.T) {
 }
 
 func TestStartMemAndExpireCredentials(t *testing.T) {
-	s, store := mapboxtest.StartMem(t, mapboxtest.Options{Username: "carol"})
+	s, store := mapboxsim.StartMem(t, mapboxsim.Options{Username: "carol"})
 	c, err := mapbox.New(mapbox.Options{BaseURL: s.URL(), Username: "carol", Token: s.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestStartMemAndExpireCredentials(t *testing.T) {
 }
 
 func TestServerFaultsPerEndpoint(t *testing.T) {
-	s, _, _ := newServer(t, mapboxtest.Options{})
+	s, _, _ := newServer(t, mapboxsim.Options{})
 	c, err := mapbox.New(mapbox.Options{BaseURL: s.URL(), Username: "alice", Token: s.Token()})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestServerFaultsPerEndpoint(t *testing.T) {
 // TestServerExactlyOnceRecord runs uploads from several goroutines (for the
 // race detector) and checks the server's record of what was uploaded.
 func TestServerExactlyOnceRecord(t *testing.T) {
-	s, store, clock := newServer(t, mapboxtest.Options{ProcessingTime: time.Second})
+	s, store, clock := newServer(t, mapboxsim.Options{ProcessingTime: time.Second})
 	c, err := mapbox.New(mapbox.Options{BaseURL: s.URL(), Username: "alice", Token: s.Token()})
 	if err != nil {
 		t.Fatal(err)

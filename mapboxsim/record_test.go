@@ -1,4 +1,4 @@
-package mapboxtest_test
+package mapboxsim_test
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // TestHolds follows what one tileset holds through successes, a processing
 // failure, a missing object, a delete and an upload answered 502 after it
 // took effect, with each record's Finished and Complete.
 func TestHolds(t *testing.T) {
-	f := newFixture(t, mapboxtest.Options{ProcessingTime: 10 * time.Second})
+	f := newFixture(t, mapboxsim.Options{ProcessingTime: 10 * time.Second})
 	ctx := context.Background()
 	const ts = "alice.parks"
 	holds := func(what, wantID string) {
@@ -26,7 +26,7 @@ func TestHolds(t *testing.T) {
 			t.Errorf("%s: Holds = %+v %v, want the completed upload %s", what, got, ok, wantID)
 		}
 	}
-	record := func(id string) mapboxtest.UploadRecord {
+	record := func(id string) mapboxsim.UploadRecord {
 		t.Helper()
 		for _, r := range f.srv.Uploads() {
 			if r.ID == id {
@@ -34,7 +34,7 @@ func TestHolds(t *testing.T) {
 			}
 		}
 		t.Fatalf("no record of upload %s", id)
-		return mapboxtest.UploadRecord{}
+		return mapboxsim.UploadRecord{}
 	}
 
 	holds("before any upload", "")

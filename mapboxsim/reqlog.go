@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import (
 	"bufio"
@@ -94,7 +94,7 @@ func (s *Server) record(r *http.Request, ep mapbox.Endpoint, w *recorder, start 
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
 	s.mu.Unlock()
-	s.log.Debug("mapboxtest request", "method", r.Method, "path", r.URL.Path, "endpoint", string(ep), "status", w.status)
+	s.log.Debug("mapboxsim request", "method", r.Method, "path", r.URL.Path, "endpoint", string(ep), "status", w.status)
 }
 
 // Requests returns a copy of the request log, in arrival order.

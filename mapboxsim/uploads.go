@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import (
 	"bytes"
@@ -102,7 +102,7 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 	st := s.opts.Storage
 	ak, sk, tok, err := st.Mint(r.Context(), key, lifetime)
 	if err != nil {
-		s.log.Error("mapboxtest: mint credentials", "error", err)
+		s.log.Error("mapboxsim: mint credentials", "error", err)
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
@@ -182,7 +182,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	sum, size, err := s.hashObject(r, key)
 	missing := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !missing {
-		s.log.Error("mapboxtest: read staged object", "key", key, "error", err)
+		s.log.Error("mapboxsim: read staged object", "key", key, "error", err)
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}

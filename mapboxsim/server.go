@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import (
 	"encoding/json"
@@ -85,7 +85,7 @@ type account struct {
 // like httptest.NewServer panics when it cannot listen.
 func New(o Options) *Server {
 	if o.Storage == nil {
-		panic("mapboxtest: Options.Storage is required")
+		panic("mapboxsim: Options.Storage is required")
 	}
 	if o.Username == "" {
 		o.Username = "tilesyncd"

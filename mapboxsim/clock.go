@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import (
 	"sync"

@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 // SetListCap lowers the 1 MB cap of a list answer, so that a test can cut a
 // page by size with a few uploads.

@@ -37,7 +37,7 @@ const (
 )
 
 // Server is one running MinIO server on loopback, with a staging bucket. It
-// implements mapboxtest.Storage. Its methods are safe for concurrent use.
+// implements mapboxsim.Storage. Its methods are safe for concurrent use.
 type Server struct {
 	endpoint     string
 	bucket       string

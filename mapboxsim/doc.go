@@ -1,9 +1,9 @@
-// Package mapboxtest is a faithful fake of the Mapbox Uploads API for tests,
+// Package mapboxsim is a faithful fake of the Mapbox Uploads API for tests,
 // benchmarks and tilesyncd's demo, plus MemStorage, an in-process
 // S3-compatible store to stage files to when no MinIO is at hand.
 //
-//	store, _ := mapboxtest.NewMemStorage(mapboxtest.MemOptions{})  // or a MinIO Storage
-//	srv := mapboxtest.New(mapboxtest.Options{Username: "alice", Storage: store})
+//	store, _ := mapboxsim.NewMemStorage(mapboxsim.MemOptions{})  // or a MinIO Storage
+//	srv := mapboxsim.New(mapboxsim.Options{Username: "alice", Storage: store})
 //	defer srv.Close(); defer store.Close()
 //	client, _ := mapbox.New(mapbox.Options{BaseURL: srv.URL(), Username: "alice", Token: srv.Token()})
 //
@@ -108,4 +108,4 @@
 // default, lower it for tests). Object bytes live in files under a
 // directory; memory holds only the index. MemOptions.TLS serves HTTPS; give
 // HTTPClient() to the S3 client.
-package mapboxtest
+package mapboxsim

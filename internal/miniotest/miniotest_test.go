@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/miniotest"
 )
 
 func TestMain(m *testing.M) { miniotest.Main(m) }

@@ -1,5 +1,5 @@
 // Package miniotest runs a real MinIO server for tests: the S3 that the
-// staging tests write to and that mapboxtest mints Mapbox-style credentials
+// staging tests write to and that mapboxsim mints Mapbox-style credentials
 // from.
 //
 // Start(tb) starts one server for one test; Shared(tb) returns one server for
@@ -34,7 +34,7 @@
 // signs each payload with one more SHA-256 pass that MinIO then verifies.
 // Start and Shared stay on plain HTTP.
 //
-// A Server implements mapboxtest.Storage. Mint calls MinIO's STS AssumeRole
+// A Server implements mapboxsim.Storage. Mint calls MinIO's STS AssumeRole
 // with the root credentials and an inline session policy that allows only
 // StagingActions (PUT, multipart, abort, list parts) on exactly bucket/key,
 // like the credentials Mapbox hands out; MinIO enforces it (a PUT to another

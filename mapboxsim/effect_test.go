@@ -1,4 +1,4 @@
-package mapboxtest_test
+package mapboxsim_test
 
 import (
 	"bytes"
@@ -15,18 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // fixture is a server on a manual clock with the production client.
 type fixture struct {
-	srv   *mapboxtest.Server
-	store *mapboxtest.MemStorage
-	clock *mapboxtest.ManualClock
+	srv   *mapboxsim.Server
+	store *mapboxsim.MemStorage
+	clock *mapboxsim.ManualClock
 	c     *mapbox.Client
 }
 
-func newFixture(t *testing.T, o mapboxtest.Options) *fixture {
+func newFixture(t *testing.T, o mapboxsim.Options) *fixture {
 	t.Helper()
 	s, store, clock := newServer(t, o)
 	c, err := mapbox.New(mapbox.Options{BaseURL: s.URL(), Username: s.Username(), Token: s.Token()})
@@ -66,7 +66,7 @@ func sum(data []byte) string {
 // TestFailAfterNext checks that the create took effect although the client
 // saw a 502, while FailNext still strikes before the create takes effect.
 func TestFailAfterNext(t *testing.T) {
-	f := newFixture(t, mapboxtest.Options{ProcessingTime: time.Second})
+	f := newFixture(t, mapboxsim.Options{ProcessingTime: time.Second})
 	f.srv.FailNext(mapbox.EndpointCreate, 1, http.StatusInternalServerError)
 	if _, err := f.create(t, "alice.before", []byte("before")); !errors.Is(err, mapbox.ErrTransient) {
 		t.Fatalf("create under FailNext: %v, want a 500", err)
@@ -109,7 +109,7 @@ func TestFailAfterNext(t *testing.T) {
 // TestDropAfterNext checks that the upload exists and the credentials were
 // minted although both answers were lost.
 func TestDropAfterNext(t *testing.T) {
-	f := newFixture(t, mapboxtest.Options{})
+	f := newFixture(t, mapboxsim.Options{})
 	ctx := context.Background()
 	f.srv.DropAfterNext(mapbox.EndpointCredentials, 1)
 	if _, err := f.c.Credentials(ctx); err == nil {
@@ -125,7 +125,7 @@ func TestDropAfterNext(t *testing.T) {
 	if recs := f.srv.Uploads(); len(recs) != 1 || recs[0].Tileset != "alice.lost" || recs[0].Key != cr.Key {
 		t.Errorf("records %+v: want the upload created despite the lost answer", recs)
 	}
-	var got []mapboxtest.Request
+	var got []mapboxsim.Request
 	for _, r := range f.srv.Requests() {
 		if r.RealStatus != 0 {
 			got = append(got, r)
@@ -142,7 +142,7 @@ func TestDropAfterNext(t *testing.T) {
 // with the rate-limit headers the client reads.
 func TestRateLimitFor(t *testing.T) {
 	for _, limit := range []int{0, 5} {
-		f := newFixture(t, mapboxtest.Options{RateLimit: limit, RetryAfter: limit > 0})
+		f := newFixture(t, mapboxsim.Options{RateLimit: limit, RetryAfter: limit > 0})
 		ctx := context.Background()
 		f.srv.RateLimitFor(90 * time.Second)
 		for i := range 3 {
@@ -181,7 +181,7 @@ func TestRateLimitFor(t *testing.T) {
 // TestDateIsTheServerClock checks that every answer, whatever made it,
 // carries the server clock's Date, not the real clock's.
 func TestDateIsTheServerClock(t *testing.T) {
-	s, _, clock := newServer(t, mapboxtest.Options{})
+	s, _, clock := newServer(t, mapboxsim.Options{})
 	clock.Advance(1500 * time.Millisecond) // Date truncates to the second
 	want := epoch.Add(time.Second).Format(http.TimeFormat)
 	tok := s.Token()

@@ -1,4 +1,4 @@
-package mapboxtest_test
+package mapboxsim_test
 
 import (
 	"bytes"
@@ -21,16 +21,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // newMemStorage starts a store closed at the end of the test.
-func newMemStorage(t *testing.T, o mapboxtest.MemOptions) *mapboxtest.MemStorage {
+func newMemStorage(t *testing.T, o mapboxsim.MemOptions) *mapboxsim.MemStorage {
 	t.Helper()
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
-	m, err := mapboxtest.NewMemStorage(o)
+	m, err := mapboxsim.NewMemStorage(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ type minted struct {
 	key, ak, sk, token string
 }
 
-func mint(t *testing.T, m *mapboxtest.MemStorage, key string, lifetime time.Duration) minted {
+func mint(t *testing.T, m *mapboxsim.MemStorage, key string, lifetime time.Duration) minted {
 	t.Helper()
 	ak, sk, tok, err := m.Mint(context.Background(), key, lifetime)
 	if err != nil {
@@ -52,7 +52,7 @@ func mint(t *testing.T, m *mapboxtest.MemStorage, key string, lifetime time.Dura
 }
 
 // s3Client is the real SDK client as a stager would build it.
-func s3Client(m *mapboxtest.MemStorage, c minted, checksums aws.RequestChecksumCalculation) *s3.Client {
+func s3Client(m *mapboxsim.MemStorage, c minted, checksums aws.RequestChecksumCalculation) *s3.Client {
 	cfg := aws.Config{
 		Region:                     "us-east-1",
 		Credentials:                credentials.NewStaticCredentialsProvider(c.ak, c.sk, c.token),
@@ -83,7 +83,7 @@ func errorCode(err error) string {
 	return ""
 }
 
-func readBack(t *testing.T, m *mapboxtest.MemStorage, key string) []byte {
+func readBack(t *testing.T, m *mapboxsim.MemStorage, key string) []byte {
 	t.Helper()
 	rc, size, err := m.Open(context.Background(), key)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestMemStoragePutObject(t *testing.T) {
 		{"tls-aws-chunked-unseekable", true, aws.RequestChecksumCalculationWhenSupported, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newMemStorage(t, mapboxtest.MemOptions{TLS: tc.tls})
+			m := newMemStorage(t, mapboxsim.MemOptions{TLS: tc.tls})
 			c := mint(t, m, "_pending/u/put", time.Hour)
 			cl := s3Client(m, c, tc.checksums)
 			data := randomBytes(t, 300<<10)
@@ -161,7 +161,7 @@ func TestMemStorageMultipart(t *testing.T) {
 	for _, tlsOn := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) {
 			const partSize = 64 << 10
-			m := newMemStorage(t, mapboxtest.MemOptions{TLS: tlsOn, MinPartSize: partSize})
+			m := newMemStorage(t, mapboxsim.MemOptions{TLS: tlsOn, MinPartSize: partSize})
 			c := mint(t, m, "_pending/u/multi", time.Hour)
 			cl := s3Client(m, c, aws.RequestChecksumCalculationWhenSupported)
 			ctx := context.Background()
@@ -221,7 +221,7 @@ func TestMemStorageMultipart(t *testing.T) {
 }
 
 func TestMemStorageAbortAndTooSmall(t *testing.T) {
-	m := newMemStorage(t, mapboxtest.MemOptions{MinPartSize: 1 << 20})
+	m := newMemStorage(t, mapboxsim.MemOptions{MinPartSize: 1 << 20})
 	c := mint(t, m, "_pending/u/small", time.Hour)
 	cl := s3Client(m, c, aws.RequestChecksumCalculationWhenSupported)
 	ctx := context.Background()
@@ -254,8 +254,8 @@ func TestMemStorageAbortAndTooSmall(t *testing.T) {
 }
 
 func TestMemStorageCredentialChecks(t *testing.T) {
-	clock := mapboxtest.NewManualClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-	m := newMemStorage(t, mapboxtest.MemOptions{Now: clock.Now})
+	clock := mapboxsim.NewManualClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	m := newMemStorage(t, mapboxsim.MemOptions{Now: clock.Now})
 	put := func(c minted, key string) error {
 		_, err := s3Client(m, c, aws.RequestChecksumCalculationWhenSupported).PutObject(context.Background(), &s3.PutObjectInput{
 			Bucket: aws.String(m.Bucket()), Key: aws.String(key), Body: strings.NewReader("data")})
@@ -299,7 +299,7 @@ func TestMemStorageCredentialChecks(t *testing.T) {
 // TestMemStorageSignedChunks sends a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body,
 // which the SDK no longer sends but other clients (the AWS CLI, MinIO's) do.
 func TestMemStorageSignedChunks(t *testing.T) {
-	m := newMemStorage(t, mapboxtest.MemOptions{})
+	m := newMemStorage(t, mapboxsim.MemOptions{})
 	c := mint(t, m, "_pending/u/chunks", time.Hour)
 	data := randomBytes(t, 100<<10)
 	var body bytes.Buffer
@@ -340,7 +340,7 @@ func TestMemStorageSignedChunks(t *testing.T) {
 
 func TestMemStorageChecksums(t *testing.T) {
 	for _, tlsOn := range []bool{false, true} {
-		m := newMemStorage(t, mapboxtest.MemOptions{TLS: tlsOn})
+		m := newMemStorage(t, mapboxsim.MemOptions{TLS: tlsOn})
 		c := mint(t, m, "_pending/u/sums", time.Hour)
 		cl := s3Client(m, c, aws.RequestChecksumCalculationWhenSupported)
 		data := randomBytes(t, 70<<10)

@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import (
 	"context"
@@ -97,7 +97,7 @@ func NewMemStorage(o MemOptions) (*MemStorage, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.dir == "" {
-		d, err := os.MkdirTemp("", "mapboxtest-s3-")
+		d, err := os.MkdirTemp("", "mapboxsim-s3-")
 		if err != nil {
 			return nil, fmt.Errorf("memstorage: %w", err)
 		}

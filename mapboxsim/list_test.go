@@ -1,4 +1,4 @@
-package mapboxtest_test
+package mapboxsim_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/mapboxtest"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 // TestListLink checks the Link header itself: Mapbox's shape, the query
 // kept but the token, an opaque start, none on the last page, and 422
 // "Invalid start key" for a cursor the server does not know.
 func TestListLink(t *testing.T) {
-	f := newFixture(t, mapboxtest.Options{ProcessingTime: time.Second})
+	f := newFixture(t, mapboxsim.Options{ProcessingTime: time.Second})
 	for i := range 3 {
 		if _, err := f.create(t, fmt.Sprintf("alice.t%d", i), []byte{byte(i)}); err != nil {
 			t.Fatal(err)
@@ -42,8 +42,8 @@ func TestListLink(t *testing.T) {
 		t.Errorf("last page: %d, Link %q; want 200 and none", status, h.Get("Link"))
 	}
 	status, _, msg := raw(t, f.srv, "GET", "/uploads/v1/alice?start=bm9wZQ", tok, "")
-	if status != 422 || msg != mapboxtest.InvalidStartMessage {
-		t.Errorf("unknown start: %d %q, want 422 %q", status, msg, mapboxtest.InvalidStartMessage)
+	if status != 422 || msg != mapboxsim.InvalidStartMessage {
+		t.Errorf("unknown start: %d %q, want 422 %q", status, msg, mapboxsim.InvalidStartMessage)
 	}
 }
 
@@ -51,7 +51,7 @@ func TestListLink(t *testing.T) {
 // uploads than its limit: the page still links to the rest, and a walk
 // lists every upload once.
 func TestListPagesCutBySize(t *testing.T) {
-	f := newFixture(t, mapboxtest.Options{ProcessingTime: time.Second})
+	f := newFixture(t, mapboxsim.Options{ProcessingTime: time.Second})
 	var want []string
 	for i := range 9 {
 		u, err := f.create(t, fmt.Sprintf("alice.t%d", i), []byte{byte(i)})

@@ -1,4 +1,4 @@
-package mapboxtest
+package mapboxsim
 
 import "time"
 
@@ -22,7 +22,7 @@ func StartMem(tb TB, o Options) (*Server, *MemStorage) {
 	}
 	store, err := NewMemStorage(MemOptions{Dir: tb.TempDir(), Now: now, Logger: o.Logger})
 	if err != nil {
-		tb.Fatalf("mapboxtest: %v", err)
+		tb.Fatalf("mapboxsim: %v", err)
 	}
 	o.Storage = store
 	s := New(o)
