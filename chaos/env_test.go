@@ -24,6 +24,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
 
 // token is the only token the test server accepts; no log may show it.
@@ -284,7 +285,7 @@ func (e *env) start(o inprocOptions) *inproc {
 	d, err := daemon.Open(e.config(), daemon.Options{Logger: log, HTTPClient: hc, Staging: o.staging, Workers: o.workers,
 		Poll:    syncer.PollPace{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 200 * time.Millisecond},
 		Backoff: syncer.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-		Budget:  syncer.BudgetOptions{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}})
+		Budget:  ratelimit.Options{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

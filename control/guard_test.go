@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -24,7 +25,7 @@ type noSource struct{}
 
 func (noSource) Store() *state.Store          { return nil }
 func (noSource) Syncer() *syncer.Syncer       { return nil }
-func (noSource) Budget() *syncer.Budget       { return nil }
+func (noSource) Budget() ratelimit.Limiter    { return nil }
 func (noSource) Watchers() []*watcher.Watcher { return nil }
 
 // serveTest serves a Server with opts (Source: noSource) on ln until the test

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -26,7 +27,7 @@ import (
 type Source interface {
 	Store() *state.Store
 	Syncer() *syncer.Syncer
-	Budget() *syncer.Budget
+	Budget() ratelimit.Limiter
 	Watchers() []*watcher.Watcher
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
 
 // token is the only token the test server accepts; no log may show it.
@@ -152,7 +153,7 @@ func (w *world) startInproc() {
 	d, err := daemon.Open(w.cfg, daemon.Options{Logger: log, HTTPClient: hc,
 		Poll:    syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, BusyGap: 100 * time.Millisecond},
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
-		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
+		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
 	if err != nil {
 		w.t.Fatalf("open the daemon: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
@@ -49,7 +50,7 @@ func (e *env) runDaemon(opts Options) *Daemon {
 	}
 	opts.Poll = e.poll
 	opts.Backoff = syncer.Backoff{Min: 20 * time.Millisecond, Max: 300 * time.Millisecond}
-	opts.Budget = syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 300 * time.Millisecond}
+	opts.Budget = ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 300 * time.Millisecond}
 	d, err := Open(e.config(), opts)
 	if err != nil {
 		e.t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
@@ -43,7 +44,7 @@ type Options struct {
 	// Backoff paces a job's retries; zero: syncer.DefaultBackoff.
 	Backoff syncer.Backoff
 	// Budget tunes the API budget's shared outage backoff (its logger is set here).
-	Budget syncer.BudgetOptions
+	Budget ratelimit.Options
 	// Version is reported by the control endpoint (daemon/control.go).
 	Version string
 	// StallAfter: see control.Options.StallAfter; zero: its default.
@@ -58,7 +59,7 @@ type Daemon struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	store    *state.Store
-	budget   *syncer.Budget
+	budget   ratelimit.Limiter
 	client   *mapbox.Client
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
@@ -95,7 +96,7 @@ func (d *Daemon) build(opts Options) error {
 	cfg := d.cfg
 	bo := opts.Budget
 	bo.Logger = d.log.With("component", "budget")
-	d.budget = syncer.NewBudget(cfg.Mapbox.RequestsPerMinute, bo)
+	d.budget = ratelimit.NewBudget(cfg.Mapbox.RequestsPerMinute, bo)
 	client, err := mapbox.New(mapbox.Options{
 		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
 		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),
@@ -150,7 +151,7 @@ func (d *Daemon) Store() *state.Store { return d.store }
 func (d *Daemon) Syncer() *syncer.Syncer { return d.syncer }
 
 // Budget is the daemon's API budget (for status).
-func (d *Daemon) Budget() *syncer.Budget { return d.budget }
+func (d *Daemon) Budget() ratelimit.Limiter { return d.budget }
 
 // Watchers are the daemon's watchers, one per watch folder.
 func (d *Daemon) Watchers() []*watcher.Watcher { return d.watchers }

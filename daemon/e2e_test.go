@@ -20,6 +20,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
@@ -464,7 +465,7 @@ func (e *env) openLosing(hc *http.Client) *Daemon {
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
+		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
 
 // testToken is the token the test server accepts; no log line may show it.
@@ -146,7 +147,7 @@ func (e *env) open() *Daemon {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: testHTTPClient(),
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
-		Budget:  syncer.BudgetOptions{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
+		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -52,7 +52,7 @@
 // cover it. Its pace adapts: soon after a create, then backing off, and slower
 // while other work is waiting for the API budget.
 //
-// Every API request passes one Budget, which spaces requests at the account's
+// Every API request passes one rate budget (mapbox/ratelimit), which spaces requests at the account's
 // rate, holds everything after a 429 until the reset, and puts every request
 // behind one shared backoff while the API is unreachable.
 //

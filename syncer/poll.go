@@ -85,7 +85,7 @@ func (s *Syncer) poll(ctx context.Context) error {
 			if s.AuthError() != nil {
 				gap = authRetry // the token is refused: polls would be refused too
 			}
-			wait = latest(earliest, lastList.Add(gap)).Sub(now)
+			wait = later(earliest, lastList.Add(gap)).Sub(now)
 		}
 		if wait <= 0 {
 			lastList = time.Now()
@@ -218,4 +218,12 @@ func (s *Syncer) restage(j state.Job, msg string) {
 		s.log.Error("restage", "job", j, "err", err)
 	}
 	signal(s.wake)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

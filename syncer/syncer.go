@@ -15,6 +15,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -50,7 +51,7 @@ type Options struct {
 	Stager Stager
 	// Budget is the gate the API client was built with; the poller reads it
 	// to slow down while other work waits. Nil: the poller keeps its own pace.
-	Budget *Budget
+	Budget ratelimit.Limiter
 	Logger *slog.Logger
 	// Workers is how many jobs are staged and created at once (default 2).
 	Workers int
@@ -82,7 +83,7 @@ type Syncer struct {
 	store   *state.Store
 	api     API
 	stager  Stager
-	budget  *Budget
+	budget  ratelimit.Limiter
 	log     *slog.Logger
 	workers int
 	spool   string

@@ -1,4 +1,4 @@
-package syncer
+package ratelimit
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func repeat(ep mapbox.Endpoint, n int) []mapbox.Endpoint {
 
 func TestBudgetSpacesRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(30, BudgetOptions{})
+		b := NewBudget(30, Options{})
 		start := time.Now()
 		at, _ := grants(t, b, repeat(mapbox.EndpointCreate, 70)...)
 		// However the 60-second windows fall, none holds more than 30 requests.
@@ -75,7 +75,7 @@ func TestBudgetHoldsEverythingUntilTheReset(t *testing.T) {
 	err429 := answerError(t, 429, map[string]string{"X-Rate-Limit-Reset": fmt.Sprint(reset.Unix()),
 		"X-Rate-Limit-Limit": "30", "X-Rate-Limit-Interval": "60"})
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(30, BudgetOptions{})
+		b := NewBudget(30, Options{})
 		b.Observe(mapbox.Exchange{Endpoint: mapbox.EndpointList, Status: 429, Err: err429})
 		at, _ := grants(t, b, mapbox.EndpointCreate, mapbox.EndpointList, mapbox.EndpointCredentials)
 		for _, a := range at {
@@ -119,7 +119,7 @@ var synctestEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestBudgetPriorityWithoutStarvation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(60, BudgetOptions{})
+		b := NewBudget(60, Options{})
 		// One request takes the first slot; the rest queue behind it.
 		if err := b.Wait(context.Background(), mapbox.EndpointList); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func TestBudgetPriorityWithoutStarvation(t *testing.T) {
 
 func TestBudgetLearnsTheLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(30, BudgetOptions{})
+		b := NewBudget(30, Options{})
 		b.Observe(mapbox.Exchange{Status: 200, RateLimit: mapbox.RateLimit{Limit: 120, Interval: time.Minute}})
 		if s := b.Stats(); s.Limit != 120 || s.Spacing > 520*time.Millisecond {
 			t.Errorf("after a 120/min answer: %+v", s)
@@ -147,7 +147,7 @@ func TestBudgetLearnsTheLimit(t *testing.T) {
 func TestBudgetSharedOutageBackoff(t *testing.T) {
 	err503 := answerError(t, 503, nil)
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(6000, BudgetOptions{}) // spacing no obstacle
+		b := NewBudget(6000, Options{}) // spacing no obstacle
 		fail := mapbox.Exchange{Endpoint: mapbox.EndpointCreate, Status: 503, Err: err503}
 		var last time.Duration
 		for i := range 10 {
@@ -178,7 +178,7 @@ func TestBudgetSharedOutageBackoff(t *testing.T) {
 
 func TestBudgetCancelledWaiterLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := NewBudget(1, BudgetOptions{})
+		b := NewBudget(1, Options{})
 		if err := b.Wait(context.Background(), mapbox.EndpointCreate); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package syncer
+package ratelimit
 
 import (
 	"context"
@@ -43,7 +43,7 @@ type Budget struct {
 	passedOver  int          // polls passed over in a row
 	timer       *time.Timer
 	timerAt     time.Time
-	stats       BudgetStats
+	stats       Stats
 }
 
 // Priorities of API requests.
@@ -63,8 +63,8 @@ const (
 	defaultMaxOutage = 2 * time.Minute
 )
 
-// BudgetOptions tune a Budget; the zero value is right for production.
-type BudgetOptions struct {
+// Options tune a Budget; the zero value is right for production.
+type Options struct {
 	Logger *slog.Logger
 	// MinOutage and MaxOutage bound the shared backoff after transient
 	// failures (defaults 1 s and 2 min): it starts at MinOutage and doubles
@@ -77,8 +77,8 @@ type waiter struct {
 	done    bool // granted (under mu)
 }
 
-// BudgetStats are counters for status and metrics.
-type BudgetStats struct {
+// Stats are counters for status and metrics.
+type Stats struct {
 	Granted       int64
 	RateLimited   int64         // 429 answers seen
 	Waited        time.Duration // total time requests spent waiting at the gate
@@ -92,7 +92,7 @@ type BudgetStats struct {
 
 // NewBudget spaces requests for perMinute requests a minute until the
 // server announces its own limit.
-func NewBudget(perMinute int, opts BudgetOptions) *Budget {
+func NewBudget(perMinute int, opts Options) *Budget {
 	if perMinute < 1 {
 		perMinute = 1
 	}
@@ -115,7 +115,7 @@ func spacingFor(n int, window time.Duration) time.Duration {
 }
 
 func priorityOf(ep mapbox.Endpoint) int {
-	if ep == mapbox.EndpointCredentials || ep == mapbox.EndpointCreate {
+	if Forward(ep) {
 		return forward
 	}
 	return polling
@@ -276,7 +276,7 @@ func (b *Budget) Observe(ex mapbox.Exchange) {
 }
 
 // Stats returns the budget's counters.
-func (b *Budget) Stats() BudgetStats {
+func (b *Budget) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.stats
