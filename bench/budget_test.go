@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 )
@@ -26,18 +27,18 @@ type budgetRun struct {
 func runDaemon(b *testing.B, n int, processing, window time.Duration, scale time.Duration) budgetRun {
 	s := newSetup(b, setupOptions{processing: processing, rateLimit: 30, rateWindow: window,
 		perMinute: int(30 * time.Minute / window)})
-	dropSmall(b, s.drop, "f", n)
+	dropSmall(b, s.Drop, "f", n)
 	d := s.open(b, scale, nil)
 	defer d.Close()
 	start := time.Now()
 	syncOnce(b, d, 2*time.Hour)
-	r := budgetRun{requests: s.requests(), tooMany: s.status(429), took: time.Since(start)}
-	for _, u := range s.srv.Uploads() {
+	r := budgetRun{requests: s.Requests(), tooMany: s.status(429), took: time.Since(start)}
+	for _, u := range s.Srv.Uploads() {
 		if u.Error == "" {
 			r.uploads++
 		}
 	}
-	for _, q := range s.srv.Requests() {
+	for _, q := range s.Srv.Requests() {
 		if q.Endpoint == mapbox.EndpointCreate && q.Status == 201 {
 			r.creates = append(r.creates, q.Time)
 		}
@@ -50,12 +51,12 @@ func runDaemon(b *testing.B, n int, processing, window time.Duration, scale time
 // workers files at a time. A 429 waits until the reset the headers give.
 func runGuide(b *testing.B, n int, processing, window, pollEvery time.Duration, workers int) budgetRun {
 	s := newSetup(b, setupOptions{processing: processing, rateLimit: 30, rateWindow: window})
-	dropSmall(b, s.drop, "f", n)
-	client, err := mapbox.New(mapbox.Options{BaseURL: s.srv.URL(), Username: "acme", Token: token})
+	dropSmall(b, s.Drop, "f", n)
+	client, err := mapbox.New(mapbox.Options{BaseURL: s.Srv.URL(), Username: "acme", Token: testenv.Token})
 	if err != nil {
 		b.Fatal(err)
 	}
-	stager, err := staging.New(staging.Options{Endpoint: s.srv.Storage().Endpoint()})
+	stager, err := staging.New(staging.Options{Endpoint: s.Srv.Storage().Endpoint()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func runGuide(b *testing.B, n int, processing, window, pollEvery time.Duration, 
 	for range workers {
 		wg.Go(func() {
 			for i := range files {
-				if err := guideOne(ctx, client, stager, s.drop, i, pollEvery); err != nil {
+				if err := guideOne(ctx, client, stager, s.Drop, i, pollEvery); err != nil {
 					b.Error(err)
 				}
 			}
@@ -77,8 +78,8 @@ func runGuide(b *testing.B, n int, processing, window, pollEvery time.Duration, 
 	}
 	close(files)
 	wg.Wait()
-	r := budgetRun{requests: s.requests(), tooMany: s.status(429), took: time.Since(start)}
-	for _, u := range s.srv.Uploads() {
+	r := budgetRun{requests: s.Requests(), tooMany: s.status(429), took: time.Since(start)}
+	for _, u := range s.Srv.Uploads() {
 		if u.Error == "" {
 			r.uploads++
 		}

@@ -16,21 +16,18 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
-const token = "sk.eyJ1IjoiYmVuY2gifQ.bench-SECRET-token"
-
 // short reports the short scale (make bench BENCH_SCALE=short, go test -short).
 func short() bool { return testing.Short() }
 
-// setup is a test server and a configuration file for one benchmark.
+// setup is the shared test environment (testenv) with production settings:
+// auto mode, a 1 s settle, the configuration's own poll interval.
 type setup struct {
-	srv     *mapboxsim.Server
-	dir     string
-	drop    string
-	cfgPath string
+	*testenv.Env
 }
 
 type setupOptions struct {
@@ -38,7 +35,6 @@ type setupOptions struct {
 	rateLimit  int
 	rateWindow time.Duration
 	perMinute  int
-	settle     string
 	mode       string
 	drop       string // an existing drop folder; default a new one
 	state      string // an existing state database; default a new one
@@ -46,64 +42,12 @@ type setupOptions struct {
 
 func newSetup(b *testing.B, o setupOptions) *setup {
 	b.Helper()
-	if o.perMinute == 0 {
-		o.perMinute = 60000
-	}
-	if o.settle == "" {
-		o.settle = "1s"
-	}
 	if o.mode == "" {
 		o.mode = "auto"
 	}
-	s := &setup{dir: b.TempDir()}
-	s.srv, _ = mapboxsim.StartMem(b, mapboxsim.Options{Username: "acme", Token: token,
-		ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow})
-	s.drop = o.drop
-	if s.drop == "" {
-		s.drop = filepath.Join(s.dir, "drop")
-		if err := os.Mkdir(s.drop, 0o755); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if o.state == "" {
-		o.state = filepath.Join(s.dir, "state", "state.db")
-	}
-	s.cfgPath = filepath.Join(s.dir, "config.yaml")
-	cfg := fmt.Sprintf(`mapbox:
-  username: acme
-  api_url: %s
-  s3_endpoint: %s
-  requests_per_minute: %d
-state:
-  path: %s
-watch:
-  - path: %s
-    mode: %s
-    settle: %s
-control:
-  listen: "off"
-rules:
-  - match: "**"
-    tileset: "{username}.{stem}"
-`, s.srv.URL(), s.srv.Storage().Endpoint(), o.perMinute, o.state, s.drop, o.mode, o.settle)
-	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
-
-func (s *setup) config(b *testing.B) *config.Config {
-	b.Helper()
-	cfg, err := config.Load(s.cfgPath, config.LoadOptions{RequireToken: true, Getenv: func(k string) string {
-		if k == "MAPBOX_ACCESS_TOKEN" {
-			return token
-		}
-		return ""
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return cfg
+	return &setup{testenv.New(b, testenv.Options{PerMinute: o.perMinute, Mode: o.mode, Settle: "1s", PollInterval: "none",
+		Drop: o.drop, StatePath: o.state,
+		Sim: mapboxsim.Options{ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow}})}
 }
 
 // open opens a daemon on the setup with production settings but for the
@@ -112,7 +56,7 @@ func (s *setup) open(b *testing.B, scale time.Duration, log *slog.Logger) *daemo
 	b.Helper()
 	p := syncer.DefaultPollPace
 	pace := syncer.PollPace{First: p.First / scale, Max: p.Max / scale, MinGap: p.MinGap / scale, BusyGap: p.BusyGap / scale}
-	d, err := daemon.Open(s.config(b), daemon.Options{Logger: log, Poll: pace,
+	d, err := daemon.Open(s.Config(), daemon.Options{Logger: log, Poll: pace,
 		Backoff: syncer.Backoff{Min: syncer.DefaultBackoff.Min / scale, Max: syncer.DefaultBackoff.Max / scale}})
 	if err != nil {
 		b.Fatal(err)
@@ -132,17 +76,9 @@ func dropSmall(b *testing.B, dir, prefix string, n int) {
 	}
 }
 
-func (s *setup) requests() int {
-	n := 0
-	for _, c := range s.srv.Counts() {
-		n += c
-	}
-	return n
-}
-
 func (s *setup) status(code int) int {
 	n := 0
-	for _, byStatus := range s.srv.StatusCounts() {
+	for _, byStatus := range s.Srv.StatusCounts() {
 		n += byStatus[code]
 	}
 	return n
@@ -162,33 +98,6 @@ func line(format string, args ...any) {
 }
 
 // --- the real binary and its memory -----------------------------------------
-
-var build struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// binary builds cmd/tilesyncd once into a temporary folder.
-func binary(b *testing.B) string {
-	b.Helper()
-	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "tilesyncd-bench-")
-		if err != nil {
-			build.err = err
-			return
-		}
-		build.path = filepath.Join(dir, "tilesyncd")
-		out, err := exec.Command("go", "build", "-o", build.path, "../cmd/tilesyncd").CombinedOutput()
-		if err != nil {
-			build.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if build.err != nil {
-		b.Fatal(build.err)
-	}
-	return build.path
-}
 
 // procStatus reads a field of /proc/PID/status in kB (VmRSS, VmHWM).
 func procStatus(pid int, field string) int64 {

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/internal/miniotest"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
-	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
 // randomFile writes size bytes of random data (real blocks, not sparse).
@@ -59,7 +59,7 @@ func best(b *testing.B, fn func() error) time.Duration {
 	return t
 }
 
-// BenchmarkHash measures figure 4: syncer.HashFile over a 1 GB file beside
+// BenchmarkHash measures figure 4: intake.HashFile over a 1 GB file beside
 // sha256sum of the same file (both from the page cache, best of two).
 func BenchmarkHash(b *testing.B) {
 	size := int64(1 << 30)
@@ -69,7 +69,7 @@ func BenchmarkHash(b *testing.B) {
 	p := randomFile(b, b.TempDir(), size)
 	defer os.Remove(p)
 	var ours, theirs string
-	tOurs := best(b, func() (err error) { ours, _, err = syncer.HashFile(context.Background(), p); return err })
+	tOurs := best(b, func() (err error) { ours, _, err = intake.HashFile(context.Background(), p); return err })
 	tTheirs := best(b, func() error {
 		out, err := exec.Command("sha256sum", p).Output()
 		theirs, _, _ = strings.Cut(string(out), " ")
@@ -80,7 +80,7 @@ func BenchmarkHash(b *testing.B) {
 	}
 	mbps := func(d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
 	ratio := tTheirs.Seconds() / tOurs.Seconds()
-	line("4. hashing %d MiB: syncer.HashFile %.0f MiB/s — sha256sum %.0f MiB/s — %.2f× its speed; target ≥ 0.9×: %s",
+	line("4. hashing %d MiB: intake.HashFile %.0f MiB/s — sha256sum %.0f MiB/s — %.2f× its speed; target ≥ 0.9×: %s",
 		size>>20, mbps(tOurs), mbps(tTheirs), ratio, verdict(ratio >= 0.9))
 	b.ReportMetric(mbps(tOurs), "MiB/s")
 	b.ReportMetric(ratio, "×sha256sum")

@@ -23,7 +23,7 @@ func BenchmarkLatency(b *testing.B) {
 	if short() {
 		n = 12
 	}
-	s := newSetup(b, setupOptions{processing: 50 * time.Millisecond, settle: settle.String(), mode: "notify"})
+	s := newSetup(b, setupOptions{processing: 50 * time.Millisecond, mode: "notify"})
 	d := s.open(b, 1, nil)
 	defer d.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -34,7 +34,7 @@ func BenchmarkLatency(b *testing.B) {
 
 	credentials := func() []time.Time {
 		var out []time.Time
-		for _, r := range s.srv.Requests() {
+		for _, r := range s.Srv.Requests() {
 			if r.Endpoint == mapbox.EndpointCredentials {
 				out = append(out, r.Time)
 			}
@@ -43,7 +43,7 @@ func BenchmarkLatency(b *testing.B) {
 	}
 	var lat []time.Duration
 	for i := range n {
-		p := filepath.Join(s.drop, fmt.Sprintf("lat%03d.geojson", i))
+		p := filepath.Join(s.Drop, fmt.Sprintf("lat%03d.geojson", i))
 		f, err := os.Create(p)
 		if err != nil {
 			b.Fatal(err)

@@ -1,8 +1,8 @@
 package bench
 
 import (
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -14,8 +14,6 @@ func TestMain(m *testing.M) {
 	if tree.dir != "" {
 		os.RemoveAll(tree.dir)
 	}
-	if build.path != "" {
-		os.RemoveAll(filepath.Dir(build.path))
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
 )
@@ -72,7 +73,7 @@ func makeTree(b *testing.B, dir string, files, dirs int) error {
 	}
 	// The state: every file uploaded, as a finished sync leaves it.
 	s := newSetup(b, setupOptions{drop: drop, state: filepath.Join(dir, "state", "state.db")})
-	cfg := s.config(b)
+	cfg := s.Config()
 	decisions, err := plan.Walk(cfg)
 	if err != nil {
 		return err
@@ -174,11 +175,11 @@ func BenchmarkRestart(b *testing.B) {
 		d := s.open(b, 1, nil)
 		sum := syncOnce(b, d, 10*time.Minute)
 		took := time.Since(start)
-		st := d.Syncer().Stats()
+		st := d.Intake().Stats()
 		hashed = max(hashed, st.Unchanged.Load()+st.Queued.Load())
 		d.Close()
 		readBytes = max(readBytes, readChars()-r0)
-		requests = max(requests, s.requests())
+		requests = max(requests, s.Requests())
 		if sum.Uploaded != 0 || sum.Refused != 0 {
 			b.Errorf("restart: %+v", sum)
 		}
@@ -215,21 +216,21 @@ func restartRun(b *testing.B, drop, statePath string) (best time.Duration, hashe
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
 		deadline := time.Now().Add(10 * time.Minute)
-		for d.Syncer().Stats().Seen.Load() < int64(tree.files) {
+		for d.Intake().Stats().Seen.Load() < int64(tree.files) {
 			if time.Now().After(deadline) {
-				b.Fatalf("daemon restart: %d of %d files taken in 10 minutes", d.Syncer().Stats().Seen.Load(), tree.files)
+				b.Fatalf("daemon restart: %d of %d files taken in 10 minutes", d.Intake().Stats().Seen.Load(), tree.files)
 			}
 			time.Sleep(5 * time.Millisecond) // polling a counter: the resolution of the figure
 		}
 		took := time.Since(start)
-		st := d.Syncer().Stats()
+		st := d.Intake().Stats()
 		hashed = max(hashed, st.Unchanged.Load()+st.Queued.Load())
 		cancel()
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
 		d.Close()
-		requests = max(requests, s.requests())
+		requests = max(requests, s.Requests())
 		if best == 0 || took < best {
 			best = took
 		}
@@ -244,8 +245,8 @@ func restartRun(b *testing.B, drop, statePath string) (best time.Duration, hashe
 func BenchmarkMemory(b *testing.B) {
 	drop, statePath := bigTree(b)
 	s := newSetup(b, setupOptions{drop: drop, state: statePath, mode: "notify"})
-	cmd := exec.Command(binary(b), "run", "--config", s.cfgPath, "--log-format", "json", "--log-level", "debug")
-	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+token)
+	cmd := exec.Command(testenv.Binary(b), "run", "--config", s.ConfigPath, "--log-format", "json", "--log-level", "debug")
+	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+testenv.Token)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -294,7 +295,7 @@ func BenchmarkMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	line("7. memory watching %d files in %d folders: resident %.1f MB once idle (peak %.1f MB; startup scan %v), state database %.1f MB, API requests %d — target ≤ 150 MB: %s",
-		tree.files, tree.dirs, float64(rss)/1024, float64(hwm)/1024, doneAt.Sub(start).Round(time.Millisecond), float64(fi.Size())/(1<<20), s.requests(), verdict(hwm <= 150*1024))
+		tree.files, tree.dirs, float64(rss)/1024, float64(hwm)/1024, doneAt.Sub(start).Round(time.Millisecond), float64(fi.Size())/(1<<20), s.Requests(), verdict(hwm <= 150*1024))
 	b.ReportMetric(float64(rss)/1024, "RSS-MB")
 	b.ReportMetric(float64(hwm)/1024, "peak-MB")
 	b.ReportMetric(float64(fi.Size())/(1<<20), "state-MB")

@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"errors"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,16 +16,16 @@ import (
 // configuration, exits 2 and names the line.
 func TestMalformedConfig(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	good, err := os.ReadFile(e.cfgPath)
+	good, err := os.ReadFile(e.ConfigPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Line 6 becomes a setting that does not exist.
 	lines := strings.Split(string(good), "\n")
 	lines[5] = "  requests_per_minuet: 30"
-	e.writeConfig(strings.Join(lines, "\n"))
-	cmd := exec.Command(binary(t), "run", "--config", e.cfgPath)
-	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+token)
+	e.WriteConfig(strings.Join(lines, "\n"))
+	cmd := exec.Command(testenv.Binary(t), "run", "--config", e.ConfigPath)
+	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+testenv.Token)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
@@ -32,11 +34,11 @@ func TestMalformedConfig(t *testing.T) {
 	if !strings.Contains(string(out), "config.yaml:6") {
 		t.Errorf("the message does not name config.yaml:6:\n%s", out)
 	}
-	if strings.Contains(string(out), token) {
+	if strings.Contains(string(out), testenv.Token) {
 		t.Errorf("the token appears in the output")
 	}
-	if len(e.srv.Requests()) != 0 {
-		t.Errorf("%d API requests from a daemon that refused to start", len(e.srv.Requests()))
+	if len(e.Srv.Requests()) != 0 {
+		t.Errorf("%d API requests from a daemon that refused to start", len(e.Srv.Requests()))
 	}
 	e.report("malformed config (exit 2)", e.tally())
 }
@@ -46,7 +48,7 @@ func TestMalformedConfig(t *testing.T) {
 // last good configuration, says why it refused the new one, and keeps
 // syncing.
 func TestConfigEditedToInvalid(t *testing.T) {
-	help, _ := exec.Command(binary(t), "help", "run").CombinedOutput()
+	help, _ := exec.Command(testenv.Binary(t), "help", "run").CombinedOutput()
 	if !strings.Contains(strings.ToLower(string(help)), "reload") && !strings.Contains(string(help), "SIGHUP") {
 		t.Skip("configuration reload is not in this build yet (`tilesyncd help run` mentions no reload or SIGHUP): skipping the invalid-edit scenario")
 	}
@@ -54,18 +56,18 @@ func TestConfigEditedToInvalid(t *testing.T) {
 	e.dropFiles("h", 6, 2000)
 	c := e.spawn()
 	e.uploadsAtLeast(6, time.Minute)
-	e.writeConfig("mapbox:\n  username: acme\nwatch: [\n")
+	e.WriteConfig("mapbox:\n  username: acme\nwatch: [\n")
 	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the daemon to refuse the new configuration", 30*time.Second, func() bool {
-		l := strings.ToLower(e.logs.String())
+	testkit.WaitFor(t, "the daemon to refuse the new configuration", 30*time.Second, func() bool {
+		l := strings.ToLower(e.Logs.String())
 		return strings.Contains(l, "config.yaml:3") && strings.Contains(l, "refused")
 	})
 	if c.exited() {
 		t.Fatalf("the daemon stopped on an invalid configuration: %v", c.err)
 	}
-	for _, line := range strings.Split(e.logs.String(), "\n") {
+	for _, line := range strings.Split(e.Logs.String(), "\n") {
 		if strings.Contains(strings.ToLower(line), "refused") {
 			t.Logf("what the daemon said: %s", line)
 		}

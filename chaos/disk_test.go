@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,7 @@ func TestStateDiskFull(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", "-l", fs).Run() })
 	e := newEnv(t, envOptions{statePath: filepath.Join(fs, "state.db")})
 	c := e.spawn()
-	waitFor(t, "the state database", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "the state database", 30*time.Second, func() bool {
 		_, err := os.Stat(filepath.Join(fs, "state.db"))
 		return err == nil
 	})
@@ -35,8 +36,8 @@ func TestStateDiskFull(t *testing.T) {
 	}
 	n := pick(400, 150)
 	e.dropFiles("f", n, 2000)
-	waitFor(t, "the daemon to hit the full disk", time.Minute, func() bool {
-		return strings.Contains(e.logs.String(), "no space left on device")
+	testkit.WaitFor(t, "the daemon to hit the full disk", time.Minute, func() bool {
+		return strings.Contains(e.Logs.String(), "no space left on device")
 	})
 	os.Remove(filler)
 	restarts := 0
@@ -54,7 +55,7 @@ func TestStateDiskFull(t *testing.T) {
 	tally := e.waitQuiet(30*time.Second, nil)
 	c.kill()
 	e.report(fmt.Sprintf("state disk full (%d restarts)", restarts), tally)
-	for _, line := range strings.Split(e.logs.String(), "\n") {
+	for _, line := range strings.Split(e.Logs.String(), "\n") {
 		if strings.Contains(line, "no space left on device") {
 			t.Logf("what the daemon said: %s", line)
 			break

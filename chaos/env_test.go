@@ -23,12 +23,9 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
-	"github.com/tilesyncd/tilesyncd/internal/testkit"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
-
-// token is the only token the test server accepts; no log may show it.
-const token = "sk.eyJ1IjoiY2hhb3MifQ.chaos-SECRET-token-do-not-log"
 
 // full reports whether the full counts run (make chaos) rather than the CI ones.
 func full() bool { return os.Getenv("TILESYNCD_CHAOS") == "full" }
@@ -41,20 +38,14 @@ func pick[T any](fullValue, ci T) T {
 	return ci
 }
 
-// env is one scenario's world: a test server on an in-process S3 store
-// (behind a cuttable proxy), a drop folder, the books of what was written
-// to it, a configuration, and the daemon's log.
+// env is one scenario's world: the shared test environment (testenv) with
+// the S3 store behind a cuttable proxy, notify mode and a 2 s rescan, and the
+// books of what was written to the drop folder.
 type env struct {
-	t       *testing.T
-	srv     *mapboxsim.Server
-	store   *mapboxsim.MemStorage
-	proxy   *Proxy
-	dir     string
-	drop    string
-	cfgPath string
-	state   string // the state database
-	ledger  *Ledger
-	logs    *syncBuffer
+	*testenv.Env
+	t      *testing.T
+	proxy  *Proxy
+	ledger *Ledger
 
 	processing time.Duration
 }
@@ -64,7 +55,6 @@ type envOptions struct {
 	rateLimit  int
 	rateWindow time.Duration
 	perMinute  int
-	settle     string
 	mode       string // watch mode; default notify
 	statePath  string // default state/state.db under the env's folder
 }
@@ -74,75 +64,25 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.processing == 0 {
 		o.processing = 200 * time.Millisecond
 	}
-	if o.perMinute == 0 {
-		o.perMinute = 60000
-	}
-	if o.settle == "" {
-		o.settle = "200ms"
-	}
 	if o.mode == "" {
 		o.mode = "notify"
 	}
-	e := &env{t: t, dir: t.TempDir(), logs: &syncBuffer{}, processing: o.processing}
-	e.srv, e.store = mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: token,
-		ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow})
-	u, err := url.Parse(e.store.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.proxy, err = NewProxy(u.Host); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.proxy.Close() })
-	e.drop = filepath.Join(e.dir, "drop")
-	if err := os.Mkdir(e.drop, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	e.ledger = NewLedger(e.drop)
-	e.state = o.statePath
-	if e.state == "" {
-		e.state = filepath.Join(e.dir, "state", "state.db")
-	}
-	e.cfgPath = filepath.Join(e.dir, "config.yaml")
-	e.writeConfig(fmt.Sprintf(`mapbox:
-  username: acme
-  api_url: %s
-  s3_endpoint: http://%s
-  requests_per_minute: %d
-state:
-  path: %s
-watch:
-  - path: drop
-    mode: %s
-    poll_interval: 100ms
-    settle: %s
-    rescan_interval: 2s
-control:
-  listen: "off"
-rules:
-  - match: "**"
-    tileset: "{username}.{stem}"
-`, e.srv.URL(), e.proxy.Addr(), o.perMinute, e.state, o.mode, o.settle))
-	t.Cleanup(func() {
-		if strings.Contains(e.logs.String(), token) {
-			t.Errorf("the token appears in the daemon's log")
-		}
-		if t.Failed() {
-			keep := filepath.Join(os.TempDir(), "chaos-"+strings.ReplaceAll(t.Name(), "/", "-")+".log")
-			if err := os.WriteFile(keep, []byte(e.logs.String()), 0o644); err == nil {
-				t.Logf("the whole daemon log is in %s", keep)
+	e := &env{t: t, processing: o.processing}
+	e.Env = testenv.New(t, testenv.Options{PerMinute: o.perMinute, Mode: o.mode, RescanInterval: "2s", StatePath: o.statePath,
+		Sim: mapboxsim.Options{ProcessingTime: o.processing, RateLimit: o.rateLimit, RateWindow: o.rateWindow},
+		S3Endpoint: func(store string) string {
+			u, err := url.Parse(store)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Logf("daemon log (tail):\n%s", testkit.Tail(e.logs.String(), 40))
-		}
-	})
+			if e.proxy, err = NewProxy(u.Host); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.proxy.Close() })
+			return "http://" + e.proxy.Addr()
+		}})
+	e.ledger = NewLedger(e.Drop)
 	return e
-}
-
-func (e *env) writeConfig(text string) {
-	e.t.Helper()
-	if err := os.WriteFile(e.cfgPath, []byte(text), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 // dropFiles writes n new GeoJSON files named prefix0000… and returns their
@@ -180,7 +120,7 @@ func tilesetOf(rel string) string {
 }
 
 // tally is the verdict on the server's uploads so far.
-func (e *env) tally() Tally { return e.ledger.Tally(e.srv.Uploads()) }
+func (e *env) tally() Tally { return e.ledger.Tally(e.Srv.Uploads()) }
 
 // waitQuiet waits until every file's content now has reached its tileset and
 // processing has ended, and then until no credentials or create request has
@@ -205,7 +145,7 @@ func (e *env) waitQuiet(timeout time.Duration, idle func() bool) Tally {
 
 // processed reports whether every upload created has finished processing.
 func (e *env) processed() bool {
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if time.Since(u.Created) < e.processing+100*time.Millisecond {
 			return false
 		}
@@ -216,7 +156,7 @@ func (e *env) processed() bool {
 // lastForward is when the last credentials or create request arrived.
 func (e *env) lastForward() time.Time {
 	var last time.Time
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.Srv.Requests() {
 		if r.Endpoint == mapbox.EndpointCredentials || r.Endpoint == mapbox.EndpointCreate {
 			last = r.Time
 		}
@@ -259,30 +199,14 @@ type inprocOptions struct {
 	workers       int
 }
 
-func (e *env) config() *config.Config {
-	e.t.Helper()
-	cfg, err := config.Load(e.cfgPath, config.LoadOptions{RequireToken: true, Getenv: func(k string) string {
-		if k == "MAPBOX_ACCESS_TOKEN" {
-			return token
-		}
-		return ""
-	}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return cfg
-}
-
 // start runs a daemon in this process until the test ends (or stop).
 func (e *env) start(o inprocOptions) *inproc {
 	e.t.Helper()
 	if o.headerTimeout == 0 {
 		o.headerTimeout = time.Second
 	}
-	hc := mapbox.NewHTTPClient()
-	hc.Transport.(*http.Transport).ResponseHeaderTimeout = o.headerTimeout
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := daemon.Open(e.config(), daemon.Options{Logger: log, HTTPClient: hc, Staging: o.staging, Workers: o.workers,
+	hc := testenv.HTTPClient(o.headerTimeout)
+	d, err := daemon.Open(e.Config(), daemon.Options{Logger: e.Logger(), HTTPClient: hc, Staging: o.staging, Workers: o.workers,
 		Poll:    syncer.PollPace{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 200 * time.Millisecond},
 		Backoff: syncer.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
 		Budget:  ratelimit.Options{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}})
@@ -314,34 +238,6 @@ func (p *inproc) stop() {
 
 // --- the real binary ---------------------------------------------------------
 
-var build struct {
-	once sync.Once
-	path string
-	err  error
-	dir  string
-}
-
-// binary builds cmd/tilesyncd once per test binary.
-func binary(t *testing.T) string {
-	t.Helper()
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "tilesyncd-chaos-")
-		if build.err != nil {
-			return
-		}
-		build.path = filepath.Join(build.dir, "tilesyncd")
-		cmd := exec.Command("go", "build", "-o", build.path, "../cmd/tilesyncd")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			build.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if build.err != nil {
-		t.Fatal(build.err)
-	}
-	return build.path
-}
-
 // child is tilesyncd run as its own process.
 type child struct {
 	cmd  *exec.Cmd
@@ -354,11 +250,11 @@ type child struct {
 func (e *env) spawn(args ...string) *child {
 	e.t.Helper()
 	if len(args) == 0 {
-		args = []string{"run", "--config", e.cfgPath, "--log-format", "json", "--log-level", "debug"}
+		args = []string{"run", "--config", e.ConfigPath, "--log-format", "json", "--log-level", "debug"}
 	}
-	cmd := exec.Command(binary(e.t), args...)
-	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+token)
-	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	cmd := exec.Command(testenv.Binary(e.t), args...)
+	cmd.Env = append(os.Environ(), "MAPBOX_ACCESS_TOKEN="+testenv.Token)
+	cmd.Stdout, cmd.Stderr = e.Logs, e.Logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -388,15 +284,4 @@ func (c *child) exited() bool {
 	default:
 		return false
 	}
-}
-
-// --- small helpers ----------------------------------------------------------
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer = testkit.Buffer
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	testkit.WaitFor(t, what, timeout, cond)
 }

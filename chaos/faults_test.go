@@ -3,6 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"io"
 	"net/http"
 	"testing"
@@ -16,7 +18,7 @@ func hold(d time.Duration) { time.Sleep(d) }
 // uploadsAtLeast waits until the server has seen n uploads created.
 func (e *env) uploadsAtLeast(n int, timeout time.Duration) {
 	e.t.Helper()
-	waitFor(e.t, fmt.Sprintf("%d uploads", n), timeout, func() bool { return len(e.srv.Uploads()) >= n })
+	testkit.WaitFor(e.t, fmt.Sprintf("%d uploads", n), timeout, func() bool { return len(e.Srv.Uploads()) >= n })
 }
 
 // outage runs the common shape of a network fault: files dropped, some
@@ -36,7 +38,7 @@ func outage(t *testing.T, name string, set func(e *env, down bool)) {
 }
 
 func TestAPIUnreachable(t *testing.T) {
-	outage(t, fmt.Sprintf("api unreachable %v", pick("60s", "3s")), func(e *env, down bool) { e.srv.SetUnreachable(down) })
+	outage(t, fmt.Sprintf("api unreachable %v", pick("60s", "3s")), func(e *env, down bool) { e.Srv.SetUnreachable(down) })
 }
 
 func TestS3Unreachable(t *testing.T) {
@@ -53,7 +55,7 @@ func Test429Storm(t *testing.T) {
 	e.uploadsAtLeast(2, time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), pick(30*time.Second, 4*time.Second))
 	defer cancel()
-	theirs := neighbour(ctx, e.srv.URL()+"/uploads/v1/acme?limit=1&access_token="+token)
+	theirs := neighbour(ctx, e.Srv.URL()+"/uploads/v1/acme?limit=1&access_token="+testenv.Token)
 	tally := e.waitQuiet(2*time.Minute, p.idle)
 	ours := e.count429() - <-theirs
 	e.report(fmt.Sprintf("429 storm (daemon got %d)", ours), tally)
@@ -92,7 +94,7 @@ func neighbour(ctx context.Context, url string) <-chan int {
 // count429 counts the server's 429 answers.
 func (e *env) count429() int {
 	n := 0
-	for _, byStatus := range e.srv.StatusCounts() {
+	for _, byStatus := range e.Srv.StatusCounts() {
 		n += byStatus[http.StatusTooManyRequests]
 	}
 	return n
@@ -101,7 +103,7 @@ func (e *env) count429() int {
 // dropped counts the requests the server dropped or the client gave up on.
 func (e *env) dropped() int {
 	n := 0
-	for _, byStatus := range e.srv.StatusCounts() {
+	for _, byStatus := range e.Srv.StatusCounts() {
 		n += byStatus[0]
 	}
 	return n
@@ -109,7 +111,7 @@ func (e *env) dropped() int {
 
 func TestFivexxThirtyPercent(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.srv.SetFailureRate(0.3, 503, 30)
+	e.Srv.SetFailureRate(0.3, 503, 30)
 	n := pick(60, 20)
 	e.dropFiles("x", n, 2000)
 	p := e.start(inprocOptions{})
@@ -125,9 +127,9 @@ func TestSlowAnswers(t *testing.T) {
 	e.dropFiles("w", n, 2000)
 	p := e.start(inprocOptions{headerTimeout: 500 * time.Millisecond})
 	e.uploadsAtLeast(n/4, time.Minute)
-	e.srv.SetDelay(700 * time.Millisecond)
+	e.Srv.SetDelay(700 * time.Millisecond)
 	hold(pick(30*time.Second, 3*time.Second))
-	e.srv.SetDelay(0)
+	e.Srv.SetDelay(0)
 	tally := e.waitQuiet(2*time.Minute, p.idle)
 	e.report(fmt.Sprintf("slow answers (%d timed out)", e.dropped()), tally)
 	if e.dropped() == 0 {

@@ -1,14 +1,13 @@
 package chaos
 
 import (
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"os"
 	"testing"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
 }

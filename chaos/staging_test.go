@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 )
@@ -56,11 +57,11 @@ func (e *env) midStaging(p *inproc, n int, timeout time.Duration, act func(j sta
 func TestCredentialsExpireMidUpload(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.proxy.SetRate(8 << 20)
-	e.srv.CorruptNextCredentials(2) // the first two are refused by S3 outright
+	e.Srv.CorruptNextCredentials(2) // the first two are refused by S3 outright
 	n := pick(8, 3)
 	e.dropBig("c", n)
 	p := e.start(inprocOptions{staging: slowStaging})
-	acted := e.midStaging(p, n, time.Minute, func(state.Job) { e.store.ExpireCredentials() })
+	acted := e.midStaging(p, n, time.Minute, func(state.Job) { e.Storage.ExpireCredentials() })
 	tally := e.waitQuiet(2*time.Minute, p.idle)
 	e.report(fmt.Sprintf("credentials expire (%d mid-upload)", acted), tally)
 	if acted == 0 {
@@ -106,7 +107,7 @@ func TestDeletedWhileQueued(t *testing.T) {
 	e.dropFiles("q", n, 2000)
 	p := e.start(inprocOptions{})
 	var queued []state.Job
-	waitFor(t, "a queue", time.Minute, func() bool {
+	testkit.WaitFor(t, "a queue", time.Minute, func() bool {
 		queued, _ = p.d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageQueued}})
 		return len(queued) >= n/2
 	})

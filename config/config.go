@@ -405,3 +405,12 @@ func (c *Config) WatchFor(abs string) (*Watch, string, bool) {
 	}
 	return nil, "", false
 }
+
+// WatchByPath returns the watch folders by their paths (Watch.Path).
+func (c *Config) WatchByPath() map[string]*Watch {
+	m := make(map[string]*Watch, len(c.Watch))
+	for _, w := range c.Watch {
+		m[w.Path] = w
+	}
+	return m
+}

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
-	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
@@ -23,10 +21,10 @@ import (
 // before any handler runs: every accessor returns nil.
 type noSource struct{}
 
-func (noSource) Store() *state.Store          { return nil }
-func (noSource) Syncer() *syncer.Syncer       { return nil }
-func (noSource) Budget() ratelimit.Limiter    { return nil }
-func (noSource) Watchers() []*watcher.Watcher { return nil }
+func (noSource) Records() Records             { return nil }
+func (noSource) Activity() Activity           { return Activity{} }
+func (noSource) BudgetStats() ratelimit.Stats { return ratelimit.Stats{} }
+func (noSource) Folders() []watcher.Status    { return nil }
 
 // serveTest serves a Server with opts (Source: noSource) on ln until the test
 // ends, and returns its address as Listen takes it.

@@ -45,21 +45,21 @@ func (p *progress) seen(now time.Time, mark [5]int64) time.Time {
 // fails (not OK) when the state database cannot be read.
 func (s *Server) Health() Health {
 	now := s.now()
-	st := s.src.Syncer().Stats()
+	act := s.src.Activity()
 	var sent int64
-	for _, t := range s.src.Syncer().Transfers() {
+	for _, t := range act.Transfers {
 		sent += t.Sent
 	}
-	mark := [5]int64{s.src.Syncer().LastDone().UnixNano(), st.BytesStaged.Load(), sent, st.Queued.Load(), s.api.answers.Load()}
+	mark := [5]int64{act.LastDone.UnixNano(), act.BytesStaged, sent, act.Queued, s.api.answers.Load()}
 	last := s.prog.seen(now, mark)
 	if a := s.api.LastAnswer(); a.After(last) && !a.After(now) {
 		last = a
 	}
-	counts, err := s.src.Store().Counts()
+	counts, err := s.src.Records().Counts()
 	if err != nil {
 		return Health{Reason: fmt.Sprintf("cannot read the state database: %v", err), LastProgress: last}
 	}
-	return judge(now, s.src.Syncer().AuthError(), pending(counts), last, s.stallAfter)
+	return judge(now, act.AuthError, pending(counts), last, s.stallAfter)
 }
 
 // pending counts the jobs that should be moving: queued, in flight, and

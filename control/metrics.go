@@ -50,6 +50,11 @@ func (m *APIMetrics) LastAnswer() time.Time {
 // results are the values of tilesyncd_uploads_total's result label.
 var results = []string{"uploaded", "unchanged", "refused", "failed", "cancelled"}
 
+// outcomes are the activity's counts in the order of results.
+func (a Activity) outcomes() []int64 {
+	return []int64{a.Uploaded, a.Unchanged, a.Refused, a.Failed, a.Cancelled}
+}
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)
 }
@@ -97,7 +102,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
 	src := c.s.src
-	counts, err := src.Store().Counts()
+	counts, err := src.Records().Counts()
 	if err != nil {
 		c.s.log.Warn("metrics: read the queue", "err", err)
 		ch <- prometheus.NewInvalidMetric(c.jobs, err)
@@ -106,13 +111,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.jobs, float64(counts[st]), st.String())
 		}
 	}
-	stats := src.Syncer().Stats()
-	for i, v := range []int64{stats.Uploaded.Load(), stats.Unchanged.Load(), stats.Refused.Load(), stats.Failed.Load(), stats.Cancelled.Load()} {
+	act := src.Activity()
+	for i, v := range act.outcomes() {
 		counter(c.uploads, float64(v), results[i])
 	}
-	counter(c.seen, float64(stats.Seen.Load()))
-	counter(c.staged, float64(stats.BytesStaged.Load()))
-	b := src.Budget().Stats()
+	counter(c.seen, float64(act.Seen))
+	counter(c.staged, float64(act.BytesStaged))
+	b := src.BudgetStats()
 	counter(c.waited, b.Waited.Seconds())
 	counter(c.rateLimited, float64(b.RateLimited))
 	gauge(c.spacing, b.Spacing.Seconds())
@@ -122,8 +127,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		blocked = float64(b.BlockedUntil.UnixNano()) / 1e9
 	}
 	gauge(c.blocked, blocked)
-	for _, w := range src.Watchers() {
-		st := w.Status()
+	for _, st := range src.Folders() {
 		gauge(c.watch, 1, st.Root, st.Mode)
 		gauge(c.watchFiles, float64(st.Files), st.Root)
 	}
@@ -133,7 +137,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.lastSuccess, last)
 	rejected := 0.0
-	if src.Syncer().AuthError() != nil {
+	if act.AuthError != nil {
 		rejected = 1
 	}
 	gauge(c.tokenRejected, rejected)

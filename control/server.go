@@ -18,18 +18,52 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
 // Source is what the control endpoint reads of a running daemon
-// (*daemon.Daemon).
+// (*daemon.Daemon). Each method is called per request: it returns what
+// holds now.
 type Source interface {
-	Store() *state.Store
-	Syncer() *syncer.Syncer
-	Budget() ratelimit.Limiter
-	Watchers() []*watcher.Watcher
+	// Records is the state database.
+	Records() Records
+	// Activity is what the pipeline did since it started and does now.
+	Activity() Activity
+	// BudgetStats describes the API rate budget.
+	BudgetStats() ratelimit.Stats
+	// Folders describes each watch folder.
+	Folders() []watcher.Status
 }
+
+// Records is what the control endpoint reads of the state database
+// (*state.Store).
+type Records interface {
+	Counts() (map[state.Stage]int, error)
+	Snapshot(limit int) (state.Snapshot, error)
+	RecentHistory(n int) ([]state.HistoryEntry, error)
+}
+
+var _ Records = (*state.Store)(nil)
+
+// Activity is what the pipeline (intake and sender) did since it started,
+// and what it does now.
+type Activity struct {
+	// Seen counts the file reports taken; Queued, the jobs queued.
+	Seen, Queued int64
+	// Outcomes since start.
+	Uploaded, Unchanged, Refused, Failed, Cancelled int64
+	BytesStaged                                     int64
+	// Transfers is the staging progress of the jobs being staged, by job ID.
+	Transfers map[uint64]Progress
+	// AuthError is the error of a refused token while nothing is being sent
+	// because of it.
+	AuthError error
+	// LastDone is when an upload last completed (zero if none since start).
+	LastDone time.Time
+}
+
+// Progress is how far one staging has gone.
+type Progress struct{ Sent, Total int64 }
 
 // Options configure a Server.
 type Options struct {
@@ -192,13 +226,13 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 // lastSuccess is when an upload last completed: since start from the
 // syncer, before that from the history (read once).
 func (s *Server) lastSuccess() time.Time {
-	if t := s.src.Syncer().LastDone(); !t.IsZero() {
+	if t := s.src.Activity().LastDone; !t.IsZero() {
 		return t
 	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	if !s.lastRead {
-		recent, err := s.src.Store().RecentHistory(100)
+		recent, err := s.src.Records().RecentHistory(100)
 		if err != nil {
 			return time.Time{} // read again next time
 		}

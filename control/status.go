@@ -95,23 +95,22 @@ const DefaultStatusLimit = 20
 // Status gathers the daemon's status; limit bounds the queued jobs and
 // history entries listed.
 func (s *Server) Status(limit int) (Status, error) {
-	snap, err := s.src.Store().Snapshot(limit)
+	snap, err := s.src.Records().Snapshot(limit)
 	if err != nil {
 		return Status{}, err
 	}
 	h := s.Health()
 	st := newStatus(SourceDaemon, snap)
 	st.Version, st.Started, st.Health, st.LastSuccess = s.version, s.started, &h, s.lastSuccess()
-	sy := s.src.Syncer()
-	if err := sy.AuthError(); err != nil {
-		st.AuthError = err.Error()
+	act := s.src.Activity()
+	if act.AuthError != nil {
+		st.AuthError = act.AuthError.Error()
 	}
-	stats := sy.Stats()
 	st.Uploads = map[string]int64{}
-	for i, v := range []int64{stats.Uploaded.Load(), stats.Unchanged.Load(), stats.Refused.Load(), stats.Failed.Load(), stats.Cancelled.Load()} {
+	for i, v := range act.outcomes() {
 		st.Uploads[results[i]] = v
 	}
-	for id, t := range sy.Transfers() {
+	for id, t := range act.Transfers {
 		tr := Transfer{JobID: id, Sent: t.Sent, Total: t.Total}
 		for _, j := range snap.Active {
 			if j.ID == id {
@@ -121,14 +120,13 @@ func (s *Server) Status(limit int) (Status, error) {
 		st.Transfers = append(st.Transfers, tr)
 	}
 	slices.SortFunc(st.Transfers, func(a, b Transfer) int { return cmp.Compare(a.JobID, b.JobID) })
-	b := s.src.Budget().Stats()
+	b := s.src.BudgetStats()
 	st.Budget = &Budget{Limit: b.Limit, WindowSeconds: b.Window.Seconds(), Spacing: b.Spacing.Seconds(),
 		Granted: b.Granted, RateLimited: b.RateLimited, WaitedSeconds: b.Waited.Seconds(), Waiting: b.Waiting}
 	if b.BlockedUntil.After(s.now()) {
 		st.Budget.BlockedUntil = b.BlockedUntil
 	}
-	for _, w := range s.src.Watchers() {
-		ws := w.Status()
+	for _, ws := range s.src.Folders() {
 		st.Watch = append(st.Watch, Watch{Folder: ws.Root, Mode: ws.Mode, Files: ws.Files, Pending: ws.Pending,
 			Watches: ws.Watches, Scans: ws.Scans, Overflows: ws.Overflows, LastScan: ws.LastScan})
 	}

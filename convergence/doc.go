@@ -62,7 +62,7 @@
 //     move within the tileset may count as a change or not), or any of them
 //     once a file of the tileset has gone away since;
 //   - the state records each such file as uploaded or unchanged with those
-//     bytes, and plan would call it unchanged (syncer.Settled, what `plan`
+//     bytes, and plan would call it unchanged (intake.Settled, what `plan`
 //     and `status` read); a conflict's loser may be recorded superseded;
 //   - the state's consistency check passes, and the token is in no log;
 //   - no upload holds content that was never in the folders for its tileset;

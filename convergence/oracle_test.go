@@ -13,8 +13,8 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/syncer"
 
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
@@ -301,7 +301,7 @@ func (r *runner) check() []string {
 			problems = append(problems, fmt.Sprintf("%s: the state says %s of %s for %s (reason %q); the file is %s for %s",
 				f, rec.Outcome, r.tl.label(rec.SHA256), rec.Tileset, rec.Reason, r.tl.label(f.sha), f.tileset))
 		default:
-			if said, ok := syncer.Settled(store, cw, f.rel, f.tileset); !ok || said != "unchanged" {
+			if said, ok := intake.Settled(store, cw, f.rel, f.tileset); !ok || said != "unchanged" {
 				disk := "gone"
 				if fi, err := os.Stat(filepath.Join(cw.Path, filepath.FromSlash(f.rel))); err == nil {
 					disk = fmt.Sprintf("size %d, mtime %d, id %s", fi.Size(), fi.ModTime().UnixNano(), state.FileIdentity(fi))

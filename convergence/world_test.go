@@ -21,12 +21,13 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
 
 // token is the only token the test server accepts; no log may show it.
-const token = "sk.eyJ1IjoiY29udmVyZ2VuY2UifQ.convergence-SECRET-token-do-not-log"
+const token = testenv.Token
 
 // The pace of every history: the watcher's settle time and poll interval,
 // and the full rescan that catches what notifications missed.
@@ -102,12 +103,7 @@ func newWorld(t *testing.T, h *history) *world {
 	if err := os.WriteFile(w.cfgPath, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.cfg, err = config.Load(w.cfgPath, config.LoadOptions{RequireToken: true, Getenv: func(k string) string {
-		if k == "MAPBOX_ACCESS_TOKEN" {
-			return token
-		}
-		return ""
-	}})
+	w.cfg, err = config.Load(w.cfgPath, config.LoadOptions{RequireToken: true, Getenv: testenv.Getenv})
 	if err != nil {
 		t.Fatal(err)
 	}

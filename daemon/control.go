@@ -7,6 +7,8 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/control"
 	"github.com/tilesyncd/tilesyncd/mapbox"
+	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
+	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
 // controlParts is what the daemon keeps for its control endpoint.
@@ -46,4 +48,34 @@ func (d *Daemon) serveControl(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// Records is the state database (control.Source).
+func (d *Daemon) Records() control.Records { return d.store }
+
+// Activity is what intake and the sender did and do (control.Source).
+func (d *Daemon) Activity() control.Activity {
+	in, st := d.intake.Stats(), d.syncer.Stats()
+	a := control.Activity{
+		Seen: in.Seen.Load(), Queued: in.Queued.Load(), Refused: in.Refused.Load(),
+		Uploaded: st.Uploaded.Load(), Failed: st.Failed.Load(), BytesStaged: st.BytesStaged.Load(),
+		Unchanged: in.Unchanged.Load() + st.Unchanged.Load(), Cancelled: in.Cancelled.Load() + st.Cancelled.Load(),
+		AuthError: d.syncer.AuthError(), LastDone: d.syncer.LastDone(), Transfers: map[uint64]control.Progress{},
+	}
+	for id, t := range d.syncer.Transfers() {
+		a.Transfers[id] = control.Progress{Sent: t.Sent, Total: t.Total}
+	}
+	return a
+}
+
+// BudgetStats describes the API rate budget (control.Source).
+func (d *Daemon) BudgetStats() ratelimit.Stats { return d.budget.Stats() }
+
+// Folders describes each watch folder (control.Source).
+func (d *Daemon) Folders() []watcher.Status {
+	out := make([]watcher.Status, len(d.watchers))
+	for i, w := range d.watchers {
+		out[i] = w.Status()
+	}
+	return out
 }

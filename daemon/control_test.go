@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tilesyncd/tilesyncd/control"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
@@ -45,7 +47,7 @@ func runDaemon(t *testing.T, d *Daemon, addr string) {
 		}
 		d.Close()
 	})
-	waitFor(t, "the control endpoint", 10*time.Second, func() bool {
+	testkit.WaitFor(t, "the control endpoint", 10*time.Second, func() bool {
 		code, _ := get(t, addr, "/healthz")
 		return code != 0
 	})
@@ -73,7 +75,7 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d %s", code, body)
 	}
-	if strings.Contains(body, testToken) {
+	if strings.Contains(body, testenv.Token) {
 		t.Errorf("/metrics shows the token")
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
@@ -117,7 +119,7 @@ metrics:
 func TestControlEndpoint(t *testing.T) {
 	addr := freeAddr(t)
 	e := newEnv(t, envOptions{control: "control:\n  listen: " + addr + "\n"})
-	d, err := Open(e.config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: testHTTPClient(), Version: "1.2.3-test"})
+	d, err := Open(e.Config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: testenv.HTTPClient(time.Second), Version: "1.2.3-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +137,8 @@ func TestControlEndpoint(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
-	if v, ok := value(before, "tilesyncd_watch_folders", map[string]string{"folder": e.drop, "mode": "poll"}); !ok || v != 1 {
-		t.Errorf("tilesyncd_watch_folders{folder=%q,mode=poll} = %v, %v; want 1", e.drop, v, ok)
+	if v, ok := value(before, "tilesyncd_watch_folders", map[string]string{"folder": e.Drop, "mode": "poll"}); !ok || v != 1 {
+		t.Errorf("tilesyncd_watch_folders{folder=%q,mode=poll} = %v, %v; want 1", e.Drop, v, ok)
 	}
 	if v, _ := value(before, "tilesyncd_uploads_total", map[string]string{"result": "uploaded"}); v != 0 {
 		t.Errorf("uploads before any file: %v", v)
@@ -145,9 +147,9 @@ func TestControlEndpoint(t *testing.T) {
 		t.Errorf("last success before any upload: %v", v)
 	}
 
-	e.write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
-	e.write("b/lakes.kml", `<kml/>`)
-	waitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
+	e.Write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	e.Write("b/lakes.kml", `<kml/>`)
+	testkit.WaitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
 
 	after := scrape(t, addr)
 	checks := []struct {
@@ -177,7 +179,7 @@ func TestControlEndpoint(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("/status: %d %s", code, body)
 	}
-	if strings.Contains(body, testToken) {
+	if strings.Contains(body, testenv.Token) {
 		t.Errorf("/status shows the token")
 	}
 	var st control.Status
@@ -186,10 +188,10 @@ func TestControlEndpoint(t *testing.T) {
 	}
 	if st.Source != control.SourceDaemon || st.Version != "1.2.3-test" || st.Health == nil || !st.Health.OK ||
 		st.Budget == nil || st.Budget.Limit == 0 || len(st.Watch) != 1 || st.Watch[0].Mode != "poll" ||
-		st.Watch[0].Folder != e.drop || st.Uploads["uploaded"] != 2 || st.LastSuccess.IsZero() {
+		st.Watch[0].Folder != e.Drop || st.Uploads["uploaded"] != 2 || st.LastSuccess.IsZero() {
 		t.Errorf("/status = %s", body)
 	}
-	if len(st.State.Recent) != 2 || st.State.Recent[0].Outcome != "uploaded" || st.State.Path != e.config().State.Path {
+	if len(st.State.Recent) != 2 || st.State.Recent[0].Outcome != "uploaded" || st.State.Path != e.Config().State.Path {
 		t.Errorf("/status state = %+v", st.State)
 	}
 	for _, k := range []string{`"state"`, `"budget"`, `"watch"`, `"health"`, `"version"`, `"recent"`, `"counts"`} {
@@ -202,26 +204,26 @@ func TestControlEndpoint(t *testing.T) {
 func TestHealthzTokenRefused(t *testing.T) {
 	addr := freeAddr(t)
 	e := newEnv(t, envOptions{control: "control:\n  listen: " + addr + "\n"})
-	d, err := Open(e.config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: testHTTPClient()})
+	d, err := Open(e.Config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: testenv.HTTPClient(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runDaemon(t, d, addr)
-	e.write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
-	waitFor(t, "an upload", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 1 })
+	e.Write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	testkit.WaitFor(t, "an upload", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 1 })
 	if code, body := get(t, addr, "/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz with a good token: %d %q", code, body)
 	}
 
 	// The token now belongs to another account: Mapbox answers 401.
-	e.srv.AddAccountToken("someone-else", testToken, mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
-	e.write("lakes.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{}}]}`)
-	waitFor(t, "the token refused", 30*time.Second, func() bool { return d.Syncer().AuthError() != nil })
+	e.Srv.AddAccountToken("someone-else", testenv.Token, mapboxsim.ScopeWrite, mapboxsim.ScopeRead, mapboxsim.ScopeList)
+	e.Write("lakes.geojson", `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{}}]}`)
+	testkit.WaitFor(t, "the token refused", 30*time.Second, func() bool { return d.Syncer().AuthError() != nil })
 	code, body := get(t, addr, "/healthz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "refuses the token") {
 		t.Errorf("/healthz with a refused token: %d %q, want 503 naming the token", code, body)
 	}
-	if strings.Contains(body, testToken) {
+	if strings.Contains(body, testenv.Token) {
 		t.Errorf("/healthz shows the token")
 	}
 	mfs := scrape(t, addr)
@@ -236,7 +238,7 @@ func TestHealthzTokenRefused(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.AuthError == "" || st.Health.OK || strings.Contains(body, testToken) {
+	if st.AuthError == "" || st.Health.OK || strings.Contains(body, testenv.Token) {
 		t.Errorf("/status with a refused token: %s", body)
 	}
 }
@@ -260,29 +262,29 @@ func TestControlEndpointInUse(t *testing.T) {
 
 // logger writes to the env's log, which is checked for the token.
 func (e *env) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func TestHealthzStall(t *testing.T) {
 	addr := freeAddr(t)
 	e := newEnv(t, envOptions{control: "control:\n  listen: " + addr + "\n"})
-	d, err := Open(e.config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: mapbox.NewHTTPClient(),
+	d, err := Open(e.Config(), Options{Logger: e.logger(), Poll: fastPoll, HTTPClient: mapbox.NewHTTPClient(),
 		StallAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runDaemon(t, d, addr)
 	// Mapbox stops answering (it answers after 20 s; the test ends before).
-	e.srv.SetDelay(20 * time.Second)
-	e.write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
-	waitFor(t, "the job in flight", 10*time.Second, func() bool {
+	e.Srv.SetDelay(20 * time.Second)
+	e.Write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	testkit.WaitFor(t, "the job in flight", 10*time.Second, func() bool {
 		counts, err := d.Store().Counts()
 		return err == nil && counts[state.StageStaging] == 1
 	})
 	if code, body := get(t, addr, "/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz as the job starts: %d %q", code, body)
 	}
-	waitFor(t, "a stall reported", 10*time.Second, func() bool {
+	testkit.WaitFor(t, "a stall reported", 10*time.Second, func() bool {
 		code, body := get(t, addr, "/healthz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "1 job(s) pending and nothing has progressed")
 	})

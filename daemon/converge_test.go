@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
@@ -31,7 +33,7 @@ import (
 func (e *env) holds(tileset string) string {
 	e.t.Helper()
 	var last string
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if u.Tileset == tileset && u.Error == "" {
 			last = u.SHA256
 		}
@@ -43,15 +45,15 @@ func (e *env) holds(tileset string) string {
 func (e *env) runDaemon(opts Options) *Daemon {
 	e.t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger = slog.New(slog.NewTextHandler(e.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = testHTTPClient()
+		opts.HTTPClient = testenv.HTTPClient(time.Second)
 	}
 	opts.Poll = e.poll
 	opts.Backoff = syncer.Backoff{Min: 20 * time.Millisecond, Max: 300 * time.Millisecond}
 	opts.Budget = ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 300 * time.Millisecond}
-	d, err := Open(e.config(), opts)
+	d, err := Open(e.Config(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func (e *env) runDaemon(opts Options) *Daemon {
 // tileset's record says want.
 func (e *env) waitHeld(d *Daemon, tileset, want string) {
 	e.t.Helper()
-	waitFor(e.t, tileset+" to hold "+want[:12], 30*time.Second, func() bool {
+	testkit.WaitFor(e.t, tileset+" to hold "+want[:12], 30*time.Second, func() bool {
 		idle, err := d.Syncer().Idle()
 		rec, ok, _ := d.Store().Tileset(tileset)
 		return err == nil && idle && ok && rec.SHA256 == want
@@ -83,12 +85,12 @@ func (e *env) waitHeld(d *Daemon, tileset, want string) {
 // not take v1's upload for v2's.
 func TestRefusedCreateDoesNotAdoptThePreviousUpload(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("roads.geojson", `{"v":1}`)
+	e.Write("roads.geojson", `{"v":1}`)
 	if sum := e.syncOnce(); sum.Uploaded != 1 {
 		t.Fatalf("first sync: %+v", sum)
 	}
-	e.write("roads.geojson", `{"v":2}`)
-	e.srv.FailNext(mapbox.EndpointCreate, 1, 500)
+	e.Write("roads.geojson", `{"v":2}`)
+	e.Srv.FailNext(mapbox.EndpointCreate, 1, 500)
 	e.syncOnce()
 	if got, want := e.holds("acme.roads"), sha(`{"v":2}`); got != want {
 		t.Fatalf("Mapbox holds %.12s, the folder %.12s", got, want)
@@ -100,14 +102,14 @@ func TestRefusedCreateDoesNotAdoptThePreviousUpload(t *testing.T) {
 func TestRevertWhileNewerInFlight(t *testing.T) {
 	e := newEnv(t, envOptions{processing: 1500 * time.Millisecond})
 	d := e.runDaemon(Options{})
-	e.write("roads.geojson", `{"v":"A"}`)
+	e.Write("roads.geojson", `{"v":"A"}`)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
-	e.write("roads.geojson", `{"v":"B"}`)
-	waitFor(t, "B to be processing", 20*time.Second, func() bool {
+	e.Write("roads.geojson", `{"v":"B"}`)
+	testkit.WaitFor(t, "B to be processing", 20*time.Second, func() bool {
 		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageProcessing}})
 		return len(jobs) == 1 && jobs[0].SHA256 == sha(`{"v":"B"}`)
 	})
-	e.write("roads.geojson", `{"v":"A"}`)
+	e.Write("roads.geojson", `{"v":"A"}`)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
 	if got := e.holds("acme.roads"); got != sha(`{"v":"A"}`) {
 		t.Fatalf("Mapbox holds %.12s, the folder A", got)
@@ -118,26 +120,26 @@ func TestRevertWhileNewerInFlight(t *testing.T) {
 // folder that maps to the same tileset. The job must send it from there.
 func TestFileMovedWhileItsJobWaits(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.srv.SetUnreachable(true)
+	e.Srv.SetUnreachable(true)
 	d := e.runDaemon(Options{})
-	e.write("a/roads.geojson", `{"roads":1}`)
-	waitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
+	e.Write("a/roads.geojson", `{"roads":1}`)
+	testkit.WaitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
 		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		return len(jobs) == 1
 	})
-	if err := os.MkdirAll(filepath.Join(e.drop, "b"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(e.Drop, "b"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(filepath.Join(e.drop, "a", "roads.geojson"), filepath.Join(e.drop, "b", "roads.geojson")); err != nil {
+	if err := os.Rename(filepath.Join(e.Drop, "a", "roads.geojson"), filepath.Join(e.Drop, "b", "roads.geojson")); err != nil {
 		t.Fatal(err)
 	}
-	moved := state.FileKey{Watch: e.drop, Path: "b/roads.geojson"}
-	waitFor(t, "the moved file to be seen", 20*time.Second, func() bool {
+	moved := state.FileKey{Watch: e.Drop, Path: "b/roads.geojson"}
+	testkit.WaitFor(t, "the moved file to be seen", 20*time.Second, func() bool {
 		rec, ok, _ := d.Store().File(moved)
-		_, old, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: "a/roads.geojson"})
+		_, old, _ := d.Store().File(state.FileKey{Watch: e.Drop, Path: "a/roads.geojson"})
 		return ok && rec.Outcome == state.OutcomePending && !old
 	})
-	e.srv.SetUnreachable(false)
+	e.Srv.SetUnreachable(false)
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
 	if rec, _, _ := d.Store().File(moved); rec.Outcome != state.OutcomeUploaded {
 		t.Errorf("the moved file is %s, want uploaded", rec.Outcome)
@@ -148,15 +150,15 @@ func TestFileMovedWhileItsJobWaits(t *testing.T) {
 // create's answer is lost: recovery must find the upload, not create again.
 func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
 	e := newEnv(t, envOptions{now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
-	e.write("roads.geojson", `{"roads":1}`)
-	hc := testHTTPClient()
+	e.Write("roads.geojson", `{"roads":1}`)
+	hc := testenv.HTTPClient(time.Second)
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 1}
 	d := e.openLosing(hc)
 	defer d.Close()
 	if sum, err := d.SyncOnce(context.Background()); err != nil || sum.Uploaded != 1 {
 		t.Fatalf("SyncOnce = %+v, %v", sum, err)
 	}
-	if n := e.uploadsByTileset()["acme.roads"]; n != 1 {
+	if n := e.UploadsByTileset()["acme.roads"]; n != 1 {
 		t.Errorf("%d creates for acme.roads, want 1", n)
 	}
 }
@@ -166,11 +168,11 @@ func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
 func TestConflictWinnerRemoved(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	d := e.runDaemon(Options{})
-	e.write("a/roads.geojson", `{"v":"A"}`)
+	e.Write("a/roads.geojson", `{"v":"A"}`)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
-	e.write("b/roads.geojson", `{"v":"B"}`)
+	e.Write("b/roads.geojson", `{"v":"B"}`)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"B"}`))
-	if err := os.Remove(filepath.Join(e.drop, "b", "roads.geojson")); err != nil {
+	if err := os.Remove(filepath.Join(e.Drop, "b", "roads.geojson")); err != nil {
 		t.Fatal(err)
 	}
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A"}`))
@@ -183,28 +185,28 @@ func TestConflictWinnerRemoved(t *testing.T) {
 // spool: nothing is created for a file the folder no longer has.
 func TestRemovedShapefileNotSent(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.srv.SetUnreachable(true)
+	e.Srv.SetUnreachable(true)
 	d := e.runDaemon(Options{})
 	for _, ext := range []string{".shp", ".shx", ".dbf"} {
-		e.write("parcels"+ext, "part "+ext)
+		e.Write("parcels"+ext, "part "+ext)
 	}
-	waitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
+	testkit.WaitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
 		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		return len(jobs) == 1
 	})
 	for _, ext := range []string{".shp", ".shx", ".dbf"} {
-		if err := os.Remove(filepath.Join(e.drop, "parcels"+ext)); err != nil {
+		if err := os.Remove(filepath.Join(e.Drop, "parcels"+ext)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the job to be dropped", 20*time.Second, func() bool {
+	testkit.WaitFor(t, "the job to be dropped", 20*time.Second, func() bool {
 		idle, err := d.Syncer().Idle()
 		return err == nil && idle
 	})
-	e.srv.SetUnreachable(false)
-	e.write("roads.geojson", `{"roads":1}`) // work that shows the daemon is past the shapefile
+	e.Srv.SetUnreachable(false)
+	e.Write("roads.geojson", `{"roads":1}`) // work that shows the daemon is past the shapefile
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
-	if n := e.uploadsByTileset()["acme.parcels"]; n != 0 {
+	if n := e.UploadsByTileset()["acme.parcels"]; n != 0 {
 		t.Errorf("%d uploads of the removed shapefile", n)
 	}
 }
@@ -218,32 +220,32 @@ func TestConflictNewerRemovedBeforeSent(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	d := e.runDaemon(Options{})
 	a, b := "a/roads.geojson", "b/roads.geojson"
-	e.write(a, `{"v":"A1"}`)
+	e.Write(a, `{"v":"A1"}`)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A1"}`))
-	e.srv.SetUnreachable(true)
-	e.write(b, `{"v":"B1"}`)
-	waitFor(t, "B1 to wait for the network", 20*time.Second, func() bool {
+	e.Srv.SetUnreachable(true)
+	e.Write(b, `{"v":"B1"}`)
+	testkit.WaitFor(t, "B1 to wait for the network", 20*time.Second, func() bool {
 		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		return len(jobs) == 1
 	})
 	outcomeOf := func(rel, content string) func() bool {
 		return func() bool {
-			rec, ok, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: rel})
+			rec, ok, _ := d.Store().File(state.FileKey{Watch: e.Drop, Path: rel})
 			return ok && rec.SHA256 == sha(content)
 		}
 	}
-	e.write(a, `{"v":"A2"}`)
-	waitFor(t, "A2 to be queued", 20*time.Second, outcomeOf(a, `{"v":"A2"}`))
-	e.write(b, `{"v":"B2"}`)
-	waitFor(t, "B2 to be queued", 20*time.Second, outcomeOf(b, `{"v":"B2"}`))
-	if err := os.Remove(filepath.Join(e.drop, filepath.FromSlash(b))); err != nil {
+	e.Write(a, `{"v":"A2"}`)
+	testkit.WaitFor(t, "A2 to be queued", 20*time.Second, outcomeOf(a, `{"v":"A2"}`))
+	e.Write(b, `{"v":"B2"}`)
+	testkit.WaitFor(t, "B2 to be queued", 20*time.Second, outcomeOf(b, `{"v":"B2"}`))
+	if err := os.Remove(filepath.Join(e.Drop, filepath.FromSlash(b))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the removal to be taken", 20*time.Second, func() bool {
-		_, ok, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: b})
+	testkit.WaitFor(t, "the removal to be taken", 20*time.Second, func() bool {
+		_, ok, _ := d.Store().File(state.FileKey{Watch: e.Drop, Path: b})
 		return !ok
 	})
-	e.srv.SetUnreachable(false)
+	e.Srv.SetUnreachable(false)
 	e.waitHeld(d, "acme.roads", sha(`{"v":"A2"}`))
 }
 
@@ -286,11 +288,11 @@ func (h *heldCreate) RoundTrip(r *http.Request) (*http.Response, error) {
 // for it, finds it, and creates nothing twice (seed 9132 of the checker).
 func TestCreateHeldOnTheWayNotCreatedTwice(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	hc := testHTTPClient()
+	hc := testenv.HTTPClient(time.Second)
 	held := &heldCreate{base: hc.Transport, hold: 1500 * time.Millisecond, arrived: make(chan struct{})}
 	hc.Transport = held
 	d := e.runDaemon(Options{HTTPClient: hc, CreateQuiet: 3 * time.Second})
-	e.write("roads.geojson", `{"roads":1}`)
+	e.Write("roads.geojson", `{"roads":1}`)
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
 	select {
 	case <-held.arrived:
@@ -298,7 +300,7 @@ func TestCreateHeldOnTheWayNotCreatedTwice(t *testing.T) {
 		t.Fatal("the held create never arrived")
 	}
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
-	if n := e.uploadsByTileset()["acme.roads"]; n != 1 {
+	if n := e.UploadsByTileset()["acme.roads"]; n != 1 {
 		t.Errorf("%d creates for acme.roads, want 1", n)
 	}
 }
@@ -313,14 +315,14 @@ func TestRemovedWhileStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d1.Run(ctx) }()
-	e.write("a/roads.geojson", `{"v":"A"}`)
-	waitFor(t, "A to be uploaded", 20*time.Second, func() bool {
+	e.Write("a/roads.geojson", `{"v":"A"}`)
+	testkit.WaitFor(t, "A to be uploaded", 20*time.Second, func() bool {
 		rec, ok, _ := d1.Store().Tileset("acme.roads")
 		return ok && rec.SHA256 == sha(`{"v":"A"}`)
 	})
-	e.srv.FailNext(mapbox.EndpointCreate, 1<<20, 503)
-	e.write("b/roads.geojson", `{"v":"B"}`)
-	waitFor(t, "B's create to be held back", 20*time.Second, func() bool {
+	e.Srv.FailNext(mapbox.EndpointCreate, 1<<20, 503)
+	e.Write("b/roads.geojson", `{"v":"B"}`)
+	testkit.WaitFor(t, "B's create to be held back", 20*time.Second, func() bool {
 		jobs, _ := d1.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		return len(jobs) == 1 && jobs[0].RetryFrom == state.StageStaged
 	})
@@ -329,16 +331,16 @@ func TestRemovedWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1.Close()
-	e.srv.ClearFaults()
-	if err := os.Remove(filepath.Join(e.drop, "b", "roads.geojson")); err != nil {
+	e.Srv.ClearFaults()
+	if err := os.Remove(filepath.Join(e.Drop, "b", "roads.geojson")); err != nil {
 		t.Fatal(err)
 	}
 	d2 := e.runDaemon(Options{})
-	waitFor(t, "the tileset to hold A again", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "the tileset to hold A again", 30*time.Second, func() bool {
 		idle, _ := d2.Syncer().Idle()
 		return idle && e.holds("acme.roads") == sha(`{"v":"A"}`)
 	})
-	if _, ok, _ := d2.Store().File(state.FileKey{Watch: e.drop, Path: "b/roads.geojson"}); ok {
+	if _, ok, _ := d2.Store().File(state.FileKey{Watch: e.Drop, Path: "b/roads.geojson"}); ok {
 		t.Error("the removed file is still recorded")
 	}
 }
@@ -346,17 +348,17 @@ func TestRemovedWhileStopped(t *testing.T) {
 // sync --once forgets the files deleted since the last sync too.
 func TestSyncOnceForgetsRemovedFiles(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("roads.geojson", `{"roads":1}`)
+	e.Write("roads.geojson", `{"roads":1}`)
 	if sum := e.syncOnce(); sum.Uploaded != 1 {
 		t.Fatalf("first sync: %+v", sum)
 	}
-	if err := os.Remove(filepath.Join(e.drop, "roads.geojson")); err != nil {
+	if err := os.Remove(filepath.Join(e.Drop, "roads.geojson")); err != nil {
 		t.Fatal(err)
 	}
 	e.syncOnce()
 	d := e.open()
 	defer d.Close()
-	if _, ok, _ := d.Store().File(state.FileKey{Watch: e.drop, Path: "roads.geojson"}); ok {
+	if _, ok, _ := d.Store().File(state.FileKey{Watch: e.Drop, Path: "roads.geojson"}); ok {
 		t.Error("the removed file is still recorded after sync --once")
 	}
 }

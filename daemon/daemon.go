@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
@@ -61,6 +62,7 @@ type Daemon struct {
 	store    *state.Store
 	budget   ratelimit.Limiter
 	client   *mapbox.Client
+	intake   *intake.Intake
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
 	control  controlParts // daemon/control.go
@@ -119,7 +121,13 @@ func (d *Daemon) build(opts Options) error {
 	if err != nil {
 		return err
 	}
-	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Budget: d.budget,
+	bk := opts.Backoff.WithDefaults()
+	d.intake, err = intake.New(intake.Options{Config: cfg, Store: d.store, Logger: d.log.With("component", "intake"),
+		RetryMin: bk.Min, RetryMax: bk.Max, Queued: func() { d.syncer.Wake() }})
+	if err != nil {
+		return err
+	}
+	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Source: d.intake, Budget: d.budget,
 		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff,
 		CreateQuiet: createQuiet(opts)})
 	if err != nil {
@@ -147,8 +155,11 @@ func (d *Daemon) Close() error { return d.store.Close() }
 // Store is the daemon's state database (for status).
 func (d *Daemon) Store() *state.Store { return d.store }
 
-// Syncer is the daemon's pipeline (for status).
+// Syncer is the daemon's sender (for status).
 func (d *Daemon) Syncer() *syncer.Syncer { return d.syncer }
+
+// Intake is the daemon's intake (for status).
+func (d *Daemon) Intake() *intake.Intake { return d.intake }
 
 // Budget is the daemon's API budget (for status).
 func (d *Daemon) Budget() ratelimit.Limiter { return d.budget }
@@ -192,73 +203,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		})
 	}
-	g.Go(func() error { return d.syncer.Run(ctx, events) })
+	g.Go(func() error { return d.intake.Run(ctx, events) })
+	g.Go(func() error { return d.syncer.Run(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	d.log.Info("tilesyncd stopped")
-	return err
-}
-
-// scanOnce hands every file of the watch folders to the syncer, as the
-// daemon's startup scan does, but cheaper: each folder's state records are
-// read in one transaction and each file is stated once, by the walk, so a
-// sync over 100,000 unchanged files reads none of them and does little more
-// than walk the tree. Files that map to the same tileset are each decided
-// alone, as the daemon decides them (the later queued replaces the earlier),
-// and are reported.
-func (d *Daemon) scanOnce(ctx context.Context) error {
-	watches := map[string]*config.Watch{}
-	records := map[string]map[string]state.FileRecord{}
-	for _, w := range d.cfg.Watch {
-		watches[w.Path] = w
-		recs := map[string]state.FileRecord{}
-		if err := d.store.Files(w.Path, func(r state.FileRecord) error { recs[r.Key.Path] = r; return nil }); err != nil {
-			return err
-		}
-		records[w.Path] = recs
-	}
-	byTileset := map[string]string{} // tileset → the first file that maps to it
-	var conflicts []string
-	err := plan.Scan(d.cfg, func(dec plan.Decision) error {
-		rec, known := records[dec.Watch][dec.Path]
-		delete(records[dec.Watch], dec.Path) // seen: what is left went away
-		if dec.Action == plan.Ignored {
-			return nil
-		}
-		if dec.Info == nil {
-			if dec.Action == plan.Refused {
-				d.log.Warn("cannot read; it will be tried again at the next sync", "path", filepath.Join(dec.Watch, dec.Path), "reason", dec.Reason)
-			}
-			return nil
-		}
-		if dec.Action == plan.Upload {
-			abs := filepath.Join(dec.Watch, filepath.FromSlash(dec.Path))
-			if first, dup := byTileset[dec.Tileset]; dup {
-				conflicts = append(conflicts, dec.Tileset, first, abs)
-			} else {
-				byTileset[dec.Tileset] = abs
-			}
-		}
-		return d.syncer.IngestScanned(ctx, watches[dec.Watch], dec, rec, known)
-	})
-	if err == nil {
-		// Files the state knows that the walk did not meet were deleted or
-		// moved away since the last sync: forgotten, their jobs not under
-		// way dropped, as when the daemon sees them go.
-		for watch, gone := range records {
-			for path := range gone {
-				if err := d.syncer.Ingest(ctx, watcher.Event{Kind: watcher.Removed, Root: watch, Rel: path}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for i := 0; i < len(conflicts); i += 3 {
-		d.log.Warn("conflict: two files map to one tileset, which holds whichever was uploaded last; give them different tilesets in the rules (see tilesyncd plan)",
-			"tileset", conflicts[i], "path", conflicts[i+1], "other_path", conflicts[i+2])
-	}
 	return err
 }
 
@@ -275,13 +226,22 @@ type Summary struct {
 // happened. Files are taken as they are: no settling.
 func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	start := time.Now()
-	if err := d.scanOnce(ctx); err != nil {
+	if err := d.intake.Sync(ctx); err != nil {
 		return Summary{}, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- d.syncer.Run(runCtx, nil) }()
+	go func() {
+		g, ctx := errgroup.WithContext(runCtx)
+		g.Go(func() error { return d.intake.Run(ctx, nil) }) // files the sender asks to read again
+		g.Go(func() error { return d.syncer.Run(ctx) })
+		err := g.Wait()
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		done <- err
+	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	runErr := func() error {
@@ -305,9 +265,9 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	if runErr == nil {
 		runErr = ctx.Err() // interrupted or timed out before the work was done
 	}
-	st := d.syncer.Stats()
-	sum := Summary{Uploaded: st.Uploaded.Load(), Unchanged: st.Unchanged.Load(), Refused: st.Refused.Load(),
-		Failed: st.Failed.Load(), Cancelled: st.Cancelled.Load(), Took: time.Since(start)}
+	st, in := d.syncer.Stats(), d.intake.Stats()
+	sum := Summary{Uploaded: st.Uploaded.Load(), Unchanged: st.Unchanged.Load() + in.Unchanged.Load(), Refused: in.Refused.Load(),
+		Failed: st.Failed.Load(), Cancelled: st.Cancelled.Load() + in.Cancelled.Load(), Took: time.Since(start)}
 	failures, err := d.store.Failed()
 	if err != nil {
 		return sum, err

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,37 +17,37 @@ func TestSyncOnceExamples(t *testing.T) {
 	if sum.Uploaded != int64(len(rels)) || sum.Failed != 0 || sum.Refused != 0 {
 		t.Fatalf("first sync: %+v, want %d uploaded", sum, len(rels))
 	}
-	for ts, n := range e.uploadsByTileset() {
+	for ts, n := range e.UploadsByTileset() {
 		if n != 1 {
 			t.Errorf("tileset %s uploaded %d times", ts, n)
 		}
 	}
-	if got := len(e.uploadsByTileset()); got != len(rels) {
+	if got := len(e.UploadsByTileset()); got != len(rels) {
 		t.Errorf("%d tilesets uploaded, want %d", got, len(rels))
 	}
 
 	// A restart over unchanged files sends nothing.
-	before := e.requests()
+	before := e.Requests()
 	sum = e.syncOnce()
-	if sum.Uploaded != 0 || e.requests() != before {
-		t.Errorf("second sync over unchanged files: %+v, %d API requests", sum, e.requests()-before)
+	if sum.Uploaded != 0 || e.Requests() != before {
+		t.Errorf("second sync over unchanged files: %+v, %d API requests", sum, e.Requests()-before)
 	}
 
 	// One file modified: exactly one new upload.
-	e.write("trees.csv", "id,species,lat,lon\n1,oak,40.8001,-73.9791\n")
+	e.Write("trees.csv", "id,species,lat,lon\n1,oak,40.8001,-73.9791\n")
 	sum = e.syncOnce()
-	if sum.Uploaded != 1 || e.uploadsByTileset()["acme.trees"] != 2 {
-		t.Errorf("after modifying trees.csv: %+v, uploads %v", sum, e.uploadsByTileset())
+	if sum.Uploaded != 1 || e.UploadsByTileset()["acme.trees"] != 2 {
+		t.Errorf("after modifying trees.csv: %+v, uploads %v", sum, e.UploadsByTileset())
 	}
 
 	// A file moved to another folder keeps its tileset ({stem}): known content, no upload.
-	if err := os.Rename(filepath.Join(e.drop, "trees.csv"), filepath.Join(e.drop, "parks", "trees.csv")); err != nil {
+	if err := os.Rename(filepath.Join(e.Drop, "trees.csv"), filepath.Join(e.Drop, "parks", "trees.csv")); err != nil {
 		t.Fatal(err)
 	}
-	before = len(e.srv.Uploads())
+	before = len(e.Srv.Uploads())
 	sum = e.syncOnce()
-	if sum.Uploaded != 0 || len(e.srv.Uploads()) != before || sum.Unchanged != 1 {
-		t.Errorf("after moving trees.csv: %+v, %d new uploads", sum, len(e.srv.Uploads())-before)
+	if sum.Uploaded != 0 || len(e.Srv.Uploads()) != before || sum.Unchanged != 1 {
+		t.Errorf("after moving trees.csv: %+v, %d new uploads", sum, len(e.Srv.Uploads())-before)
 	}
 }
 
@@ -63,10 +64,10 @@ func TestRunWatchesAndUploads(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	e.write("a/roads.geojson", `{"type":"FeatureCollection","features":[]}`)
-	e.write("b/lakes.kml", `<kml/>`)
-	waitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
-	if got := e.uploadsByTileset(); got["acme.roads"] != 1 || got["acme.lakes"] != 1 {
+	e.Write("a/roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	e.Write("b/lakes.kml", `<kml/>`)
+	testkit.WaitFor(t, "two uploads", 30*time.Second, func() bool { return d.Syncer().Stats().Uploaded.Load() == 2 })
+	if got := e.UploadsByTileset(); got["acme.roads"] != 1 || got["acme.lakes"] != 1 {
 		t.Errorf("uploads = %v", got)
 	}
 }
@@ -76,21 +77,21 @@ func TestRunWatchesAndUploads(t *testing.T) {
 // after one sync each the tileset stops changing.
 func TestSyncOnceConflict(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("a/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"a"}`)
-	e.write("b/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"b"}`)
+	e.Write("a/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"a"}`)
+	e.Write("b/roads.geojson", `{"type":"FeatureCollection","features":[],"v":"b"}`)
 	sum := e.syncOnce()
-	if sum.Uploaded != 1 || e.uploadsByTileset()["acme.roads"] != 1 {
-		t.Fatalf("first sync: %+v, uploads %v; want 1 (the later file replaces the earlier before it is sent)", sum, e.uploadsByTileset())
+	if sum.Uploaded != 1 || e.UploadsByTileset()["acme.roads"] != 1 {
+		t.Fatalf("first sync: %+v, uploads %v; want 1 (the later file replaces the earlier before it is sent)", sum, e.UploadsByTileset())
 	}
-	logs := e.logs.String()
+	logs := e.Logs.String()
 	if !strings.Contains(logs, "conflict: two files map to one tileset") ||
 		!strings.Contains(logs, filepath.Join("a", "roads.geojson")) || !strings.Contains(logs, filepath.Join("b", "roads.geojson")) {
 		t.Errorf("no conflict warning naming both files:\n%s", logs)
 	}
 	// The superseded file is sent by the next sync, then neither again.
 	e.syncOnce()
-	before := len(e.srv.Uploads())
-	if sum := e.syncOnce(); sum.Uploaded != 0 || len(e.srv.Uploads()) != before {
-		t.Errorf("third sync: %+v, %d new uploads; want none", sum, len(e.srv.Uploads())-before)
+	before := len(e.Srv.Uploads())
+	if sum := e.syncOnce(); sum.Uploaded != 0 || len(e.Srv.Uploads()) != before {
+		t.Errorf("third sync: %+v, %d new uploads; want none", sum, len(e.Srv.Uploads())-before)
 	}
 }

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/internal/miniotest"
+	"github.com/tilesyncd/tilesyncd/internal/testenv"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
@@ -53,7 +56,7 @@ func (e *env) dropExampleVariants(n int) map[string]string {
 			data = append(data, []byte(stem)...)
 		}
 		rel := fmt.Sprintf("batch%d/%s%s", i%4, stem, ext)
-		e.write(rel, string(data))
+		e.Write(rel, string(data))
 		want[rel] = "acme." + stem
 	}
 	return want
@@ -69,22 +72,22 @@ func TestFiftyFilesMinIO(t *testing.T) {
 	if sum.Uploaded != 50 {
 		t.Fatalf("sync of 50 files: %+v", sum)
 	}
-	got := e.uploadsByTileset()
+	got := e.UploadsByTileset()
 	for rel, ts := range want {
 		if got[ts] != 1 {
 			t.Errorf("%s: tileset %s uploaded %d times, want once", rel, ts, got[ts])
 		}
 	}
 	// The bytes Mapbox received are the files' bytes.
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if u.SHA256 == "" {
 			t.Errorf("upload %s to %s had no staged object", u.ID, u.Tileset)
 		}
 	}
 
-	before := e.requests()
-	if sum := e.syncOnce(); sum.Uploaded != 0 || e.requests() != before {
-		t.Errorf("restart over unchanged files: %+v and %d API requests, want none", sum, e.requests()-before)
+	before := e.Requests()
+	if sum := e.syncOnce(); sum.Uploaded != 0 || e.Requests() != before {
+		t.Errorf("restart over unchanged files: %+v and %d API requests, want none", sum, e.Requests()-before)
 	}
 }
 
@@ -97,18 +100,18 @@ func TestTwoVersionsInQuickSuccession(t *testing.T) {
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	e.write("roads.geojson", `{"v":1}`)
-	waitFor(t, "the first version queued", 10*time.Second, func() bool { return d.Syncer().Stats().Queued.Load() >= 1 })
-	e.write("roads.geojson", `{"v":2, "newer": true}`)
+	e.Write("roads.geojson", `{"v":1}`)
+	testkit.WaitFor(t, "the first version queued", 10*time.Second, func() bool { return d.Intake().Stats().Queued.Load() >= 1 })
+	e.Write("roads.geojson", `{"v":2, "newer": true}`)
 	newest := sha(`{"v":2, "newer": true}`)
-	waitFor(t, "the tileset to hold the newer bytes", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "the tileset to hold the newer bytes", 30*time.Second, func() bool {
 		rec, ok, err := d.Store().Tileset("acme.roads")
 		return err == nil && ok && rec.SHA256 == newest
 	})
-	if n := e.uploadsByTileset()["acme.roads"]; n < 1 || n > 2 {
+	if n := e.UploadsByTileset()["acme.roads"]; n < 1 || n > 2 {
 		t.Errorf("%d uploads, want 1 or 2", n)
 	}
-	ups := e.srv.Uploads()
+	ups := e.Srv.Uploads()
 	if last := ups[len(ups)-1]; last.SHA256 != newest {
 		t.Errorf("the last upload has %s, want the newer bytes %s", last.SHA256, newest)
 	}
@@ -121,9 +124,9 @@ func sha(s string) string {
 
 func TestProcessingErrorIsPermanent(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.srv.SetOutcome("acme.broken", "Tileset exceeds processing limit.")
-	e.write("broken.geojson", `{"type":"FeatureCollection"}`)
-	e.write("fine.geojson", `{"type":"FeatureCollection","features":[]}`)
+	e.Srv.SetOutcome("acme.broken", "Tileset exceeds processing limit.")
+	e.Write("broken.geojson", `{"type":"FeatureCollection"}`)
+	e.Write("fine.geojson", `{"type":"FeatureCollection","features":[]}`)
 	sum := e.syncOnce()
 	if sum.Uploaded != 1 || sum.Failed != 1 || len(sum.Failures) != 1 {
 		t.Fatalf("summary %+v", sum)
@@ -132,14 +135,14 @@ func TestProcessingErrorIsPermanent(t *testing.T) {
 		t.Errorf("failure = %s: %q, want Mapbox's message", f.Tileset, f.LastError)
 	}
 	// Not retried: the next run sends nothing for it.
-	before := e.requests()
+	before := e.Requests()
 	sum = e.syncOnce()
-	if e.requests() != before || sum.Uploaded != 0 {
-		t.Errorf("second run: %+v, %d requests; the failed file must not be retried until it changes", sum, e.requests()-before)
+	if e.Requests() != before || sum.Uploaded != 0 {
+		t.Errorf("second run: %+v, %d requests; the failed file must not be retried until it changes", sum, e.Requests()-before)
 	}
 	// Changed, it is tried again.
-	e.srv.SetOutcome("acme.broken", "")
-	e.write("broken.geojson", `{"type":"FeatureCollection","features":[]} `)
+	e.Srv.SetOutcome("acme.broken", "")
+	e.Write("broken.geojson", `{"type":"FeatureCollection","features":[]} `)
 	if sum := e.syncOnce(); sum.Uploaded != 1 {
 		t.Errorf("after the file changed: %+v", sum)
 	}
@@ -147,22 +150,22 @@ func TestProcessingErrorIsPermanent(t *testing.T) {
 
 func TestRefusedFilesNeverSent(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("notes.txt", "not geodata")
-	e.write("empty.geojson", "")
-	e.write("parcels.shp", "shp")
-	e.write("parcels.shx", "shx") // no .dbf
-	f, err := os.Create(filepath.Join(e.drop, "huge.kml"))
+	e.Write("notes.txt", "not geodata")
+	e.Write("empty.geojson", "")
+	e.Write("parcels.shp", "shp")
+	e.Write("parcels.shx", "shx") // no .dbf
+	f, err := os.Create(filepath.Join(e.Drop, "huge.kml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Truncate(261_000_000) // sparse
 	f.Close()
 	sum := e.syncOnce()
-	if sum.Refused != 4 || e.requests() != 0 {
-		t.Errorf("summary %+v, %d API requests; want 4 refused and no request", sum, e.requests())
+	if sum.Refused != 4 || e.Requests() != 0 {
+		t.Errorf("summary %+v, %d API requests; want 4 refused and no request", sum, e.Requests())
 	}
 	for _, want := range []string{"unsupported type .txt", "empty file", "incomplete shapefile (missing .dbf)", "too large for KML"} {
-		if !strings.Contains(e.logs.String(), want) {
+		if !strings.Contains(e.Logs.String(), want) {
 			t.Errorf("the log does not say %q", want)
 		}
 	}
@@ -171,7 +174,7 @@ func TestRefusedFilesNeverSent(t *testing.T) {
 func TestShapefileZipped(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, ext := range []string{".shp", ".shx", ".dbf", ".prj"} {
-		e.write("parcels"+ext, "part "+ext)
+		e.Write("parcels"+ext, "part "+ext)
 	}
 	if sum := e.syncOnce(); sum.Uploaded != 1 {
 		t.Fatalf("summary %+v", sum)
@@ -180,8 +183,8 @@ func TestShapefileZipped(t *testing.T) {
 	if sum := e.syncOnce(); sum.Uploaded != 0 {
 		t.Errorf("unchanged shapefile sent again: %+v", sum)
 	}
-	e.write("parcels.dbf", "part .dbf, edited")
-	if sum := e.syncOnce(); sum.Uploaded != 1 || e.uploadsByTileset()["acme.parcels"] != 2 {
+	e.Write("parcels.dbf", "part .dbf, edited")
+	if sum := e.syncOnce(); sum.Uploaded != 1 || e.UploadsByTileset()["acme.parcels"] != 2 {
 		t.Errorf("after editing the .dbf: %+v", sum)
 	}
 }
@@ -198,20 +201,20 @@ func TestReportedShapefileSizeLimit(t *testing.T) {
 	events := make(chan watcher.Event, 2)
 	for _, stem := range []string{"a", "b"} {
 		for _, ext := range []string{".shp", ".shx", ".prj"} {
-			e.write(stem+ext, "part "+ext)
+			e.Write(stem+ext, "part "+ext)
 		}
-		dbf := filepath.Join(e.drop, stem+".dbf")
+		dbf := filepath.Join(e.Drop, stem+".dbf")
 		if err := os.WriteFile(dbf, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Truncate(dbf, 140<<20); err != nil {
 			t.Fatal(err)
 		}
-		fi, err := os.Stat(filepath.Join(e.drop, stem+".shp"))
+		fi, err := os.Stat(filepath.Join(e.Drop, stem+".shp"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := watcher.Event{Kind: watcher.Ready, Root: e.drop, Rel: stem + ".shp", Size: fi.Size(), ModTime: fi.ModTime()}
+		ev := watcher.Event{Kind: watcher.Ready, Root: e.Drop, Rel: stem + ".shp", Size: fi.Size(), ModTime: fi.ModTime()}
 		if stem == "b" {
 			ev.FileID = state.FileIdentity(fi)
 		}
@@ -219,36 +222,36 @@ func TestReportedShapefileSizeLimit(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Syncer().Run(ctx, events) }()
+	go func() { done <- runPipeline(ctx, d, events) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	waitFor(t, "both shapefiles uploaded", time.Minute, func() bool {
-		return d.Syncer().Stats().Uploaded.Load() == 2 || d.Syncer().Stats().Refused.Load() > 0
+	testkit.WaitFor(t, "both shapefiles uploaded", time.Minute, func() bool {
+		return d.Syncer().Stats().Uploaded.Load() == 2 || d.Intake().Stats().Refused.Load() > 0
 	})
-	if st := d.Syncer().Stats(); st.Refused.Load() != 0 || st.Uploaded.Load() != 2 {
-		t.Fatalf("uploaded %d, refused %d; want 2 uploaded", st.Uploaded.Load(), st.Refused.Load())
+	if st := d.Syncer().Stats(); d.Intake().Stats().Refused.Load() != 0 || st.Uploaded.Load() != 2 {
+		t.Fatalf("uploaded %d, refused %d; want 2 uploaded", st.Uploaded.Load(), d.Intake().Stats().Refused.Load())
 	}
 }
 
 func TestFaultsEveryFileOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for i := range 12 {
-		e.write(fmt.Sprintf("f%02d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+		e.Write(fmt.Sprintf("f%02d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
 	}
-	e.srv.FailNext("", 6, 503)               // a burst of 5xx on every endpoint
-	e.srv.DropNext(mapbox.EndpointCreate, 2) // creates whose answer never comes
-	e.srv.CorruptNextCredentials(2)          // credentials S3 refuses
-	e.srv.SetFailureRate(0.2, 502, 7)        // and a fifth of all answers failing
-	defer e.srv.SetFailureRate(0, 0, 0)
+	e.Srv.FailNext("", 6, 503)               // a burst of 5xx on every endpoint
+	e.Srv.DropNext(mapbox.EndpointCreate, 2) // creates whose answer never comes
+	e.Srv.CorruptNextCredentials(2)          // credentials S3 refuses
+	e.Srv.SetFailureRate(0.2, 502, 7)        // and a fifth of all answers failing
+	defer e.Srv.SetFailureRate(0, 0, 0)
 	sum := e.syncOnce()
 	if sum.Uploaded != 12 {
 		t.Fatalf("summary %+v", sum)
 	}
-	for ts, n := range e.uploadsByTileset() {
+	for ts, n := range e.UploadsByTileset() {
 		if n != 1 {
 			t.Errorf("%s uploaded %d times", ts, n)
 		}
@@ -257,9 +260,9 @@ func TestFaultsEveryFileOnce(t *testing.T) {
 
 func TestAPIUnreachableForAWhile(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("a.geojson", `{"a":1}`)
-	e.write("b.geojson", `{"b":1}`)
-	e.srv.SetUnreachable(true)
+	e.Write("a.geojson", `{"a":1}`)
+	e.Write("b.geojson", `{"b":1}`)
+	e.Srv.SetUnreachable(true)
 	d := e.open()
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -268,13 +271,13 @@ func TestAPIUnreachableForAWhile(t *testing.T) {
 	var sum Summary
 	var err error
 	go func() { sum, err = d.SyncOnce(ctx); close(done) }()
-	waitFor(t, "requests failing against the unreachable API", 10*time.Second, func() bool { return e.srv.Counts()[mapbox.EndpointCredentials] >= 2 })
-	e.srv.SetUnreachable(false)
+	testkit.WaitFor(t, "requests failing against the unreachable API", 10*time.Second, func() bool { return e.Srv.Counts()[mapbox.EndpointCredentials] >= 2 })
+	e.Srv.SetUnreachable(false)
 	<-done
 	if err != nil || sum.Uploaded != 2 {
 		t.Fatalf("SyncOnce = %+v, %v", sum, err)
 	}
-	for ts, n := range e.uploadsByTileset() {
+	for ts, n := range e.UploadsByTileset() {
 		if n != 1 {
 			t.Errorf("%s uploaded %d times", ts, n)
 		}
@@ -294,21 +297,21 @@ func TestNoRateLimitErrorsAlone(t *testing.T) {
 	p := syncer.DefaultPollPace
 	scaled := syncer.PollPace{First: p.First / 20, Max: p.Max / 20, MinGap: p.MinGap / 20, BusyGap: p.BusyGap / 20}
 	e := newEnv(t, envOptions{rateLimit: 30, perMinute: 600, processing: time.Second, poll: scaled})
-	e.srv.SetRateLimit(30, 3*time.Second)
+	e.Srv.SetRateLimit(30, 3*time.Second)
 	for i := range n {
-		e.write(fmt.Sprintf("f%03d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+		e.Write(fmt.Sprintf("f%03d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
 	}
 	sum := e.syncOnce()
 	if sum.Uploaded != int64(n) {
 		t.Fatalf("summary %+v", sum)
 	}
-	for ep, byStatus := range e.srv.StatusCounts() {
+	for ep, byStatus := range e.Srv.StatusCounts() {
 		if byStatus[429] != 0 {
 			t.Errorf("%d answers 429 on %s", byStatus[429], ep)
 		}
 	}
-	perUpload := float64(e.requests()) / float64(n)
-	t.Logf("%d uploads, %d API requests (%.2f per upload)", n, e.requests(), perUpload)
+	perUpload := float64(e.Requests()) / float64(n)
+	t.Logf("%d uploads, %d API requests (%.2f per upload)", n, e.Requests(), perUpload)
 	if perUpload > 2.3 {
 		t.Errorf("%.2f API requests per upload, want about 2", perUpload)
 	}
@@ -319,11 +322,11 @@ func TestNoRateLimitErrorsAlone(t *testing.T) {
 // and every request waits for the reset, so no second 429 follows.
 func TestNothingSentBeforeTheReset(t *testing.T) {
 	e := newEnv(t, envOptions{rateLimit: 10, perMinute: 60})
-	e.srv.SetRateLimit(10, 3*time.Second)
+	e.Srv.SetRateLimit(10, 3*time.Second)
 	for i := range 4 {
-		e.write(fmt.Sprintf("f%d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
+		e.Write(fmt.Sprintf("f%d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
 	}
-	other, err := mapbox.New(mapbox.Options{BaseURL: e.srv.URL(), Username: "acme", Token: testToken})
+	other, err := mapbox.New(mapbox.Options{BaseURL: e.Srv.URL(), Username: "acme", Token: testenv.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +340,7 @@ func TestNothingSentBeforeTheReset(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 	n429 := 0
-	for _, byStatus := range e.srv.StatusCounts() {
+	for _, byStatus := range e.Srv.StatusCounts() {
 		n429 += byStatus[429]
 	}
 	if n429 != 1 {
@@ -376,8 +379,8 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // and the tileset ends with the last one.
 func TestFileChangedDuringStaging(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: testHTTPClient(),
+	log := slog.New(slog.NewTextHandler(e.Logs, nil))
+	d, err := Open(e.Config(), Options{Logger: log, Poll: e.poll, HTTPClient: testenv.HTTPClient(time.Second),
 		Staging: staging.Options{PartSize: 5 << 20, MultipartThreshold: 5 << 20, Concurrency: 1,
 			HTTPClient: &http.Client{Transport: slowTransport{base: http.DefaultTransport, bytesPerSecond: 8 << 20}}}})
 	if err != nil {
@@ -391,7 +394,7 @@ func TestFileChangedDuringStaging(t *testing.T) {
 
 	versions := map[string]bool{}
 	content := bytes.Repeat([]byte("0123456789abcdef"), (24<<20)/16) // 24 MiB, five parts
-	p := filepath.Join(e.drop, "big.mbtiles")
+	p := filepath.Join(e.Drop, "big.mbtiles")
 	write := func(b []byte) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
@@ -399,7 +402,7 @@ func TestFileChangedDuringStaging(t *testing.T) {
 		versions[sha(string(b))] = true
 	}
 	write(content)
-	waitFor(t, "staging to be under way", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "staging to be under way", 30*time.Second, func() bool {
 		for _, tr := range d.Syncer().Transfers() {
 			if tr.Sent > 0 {
 				return true
@@ -412,27 +415,27 @@ func TestFileChangedDuringStaging(t *testing.T) {
 	copy(changed[12<<20:], bytes.Repeat([]byte("X"), 1<<20))
 	write(changed)
 	last := sha(string(changed))
-	waitFor(t, "the tileset to hold the last version", 60*time.Second, func() bool {
+	testkit.WaitFor(t, "the tileset to hold the last version", 60*time.Second, func() bool {
 		rec, ok, err := d.Store().Tileset("acme.big")
 		return err == nil && ok && rec.SHA256 == last
 	})
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if !versions[u.SHA256] {
 			t.Errorf("upload %s holds %.12s, which is no version of the file: torn", u.ID, u.SHA256)
 		}
 	}
-	if n := len(e.srv.Uploads()); n > 2 {
+	if n := len(e.Srv.Uploads()); n > 2 {
 		t.Errorf("%d uploads, want at most 2", n)
 	}
 	// The change was reported while the old bytes were being staged: once
 	// the new bytes are uploaded, the file's record says so with the file's
 	// own size and time, so plan calls it unchanged (it used to be wiped).
-	waitFor(t, "the job to be done", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "the job to be done", 30*time.Second, func() bool {
 		idle, err := d.Syncer().Idle()
 		return err == nil && idle
 	})
 	w := d.cfg.Watch[0]
-	if got, ok := syncer.Settled(d.Store(), w, "big.mbtiles", "acme.big"); !ok || got != "unchanged" {
+	if got, ok := intake.Settled(d.Store(), w, "big.mbtiles", "acme.big"); !ok || got != "unchanged" {
 		rec, _, _ := d.Store().File(state.FileKey{Watch: w.Path, Path: "big.mbtiles"})
 		t.Errorf("plan says %q %v for the uploaded file; its record: %+v", got, ok, rec)
 	}
@@ -462,8 +465,8 @@ func (l *lostAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // so the answer timeout cannot be read from it) with fast retries.
 func (e *env) openLosing(hc *http.Client) *Daemon {
 	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	d, err := Open(e.config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
+	log := slog.New(slog.NewTextHandler(e.Logs, nil))
+	d, err := Open(e.Config(), Options{Logger: log, Poll: e.poll, HTTPClient: hc, CreateQuiet: 2 * time.Second,
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 200 * time.Millisecond}})
 	if err != nil {
@@ -476,9 +479,9 @@ func (e *env) openLosing(hc *http.Client) *Daemon {
 // looks it up before creating again, and the bytes are uploaded once.
 func TestCreateAnswerLostUploadsOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("roads.geojson", `{"roads":1}`)
-	e.write("lakes.geojson", `{"lakes":1}`)
-	hc := testHTTPClient()
+	e.Write("roads.geojson", `{"roads":1}`)
+	e.Write("lakes.geojson", `{"lakes":1}`)
+	hc := testenv.HTTPClient(time.Second)
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 2}
 	d := e.openLosing(hc)
 	defer d.Close()
@@ -486,12 +489,12 @@ func TestCreateAnswerLostUploadsOnce(t *testing.T) {
 	if err != nil || sum.Uploaded != 2 {
 		t.Fatalf("SyncOnce = %+v, %v", sum, err)
 	}
-	for ts, n := range e.uploadsByTileset() {
+	for ts, n := range e.UploadsByTileset() {
 		if n != 1 {
 			t.Errorf("%s uploaded %d times, want once", ts, n)
 		}
 	}
-	if !strings.Contains(e.logs.String(), "not creating it again") {
+	if !strings.Contains(e.Logs.String(), "not creating it again") {
 		t.Error("the log does not say the lost create's upload was found")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/state"
 )
@@ -16,14 +17,14 @@ import (
 // staging bucket does with old objects (issue 13, item 13).
 func heldBackAfterStaging(t *testing.T, e *env) state.Job {
 	t.Helper()
-	e.write("roads.geojson", `{"roads":1}`)
-	e.srv.FailNext(mapbox.EndpointCreate, 1<<20, 503)
+	e.Write("roads.geojson", `{"roads":1}`)
+	e.Srv.FailNext(mapbox.EndpointCreate, 1<<20, 503)
 	d := e.open()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	var job state.Job
-	waitFor(t, "the create to be held back", 20*time.Second, func() bool {
+	testkit.WaitFor(t, "the create to be held back", 20*time.Second, func() bool {
 		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		if len(jobs) == 1 && jobs[0].RetryFrom == state.StageStaged {
 			job = jobs[0]
@@ -36,8 +37,8 @@ func heldBackAfterStaging(t *testing.T, e *env) state.Job {
 		t.Fatal(err)
 	}
 	d.Close()
-	e.srv.ClearFaults()
-	if err := e.storage.Delete(context.Background(), job.Credentials.Key); err != nil {
+	e.Srv.ClearFaults()
+	if err := e.Storage.Delete(context.Background(), job.Credentials.Key); err != nil {
 		t.Fatal(err)
 	}
 	return job
@@ -48,13 +49,13 @@ func heldBackAfterStaging(t *testing.T, e *env) state.Job {
 func TestOldStagedBytesStagedAgain(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	job := heldBackAfterStaging(t, e)
-	waitFor(t, "the staged bytes to be older than staged_max_age", 10*time.Second, func() bool {
+	testkit.WaitFor(t, "the staged bytes to be older than staged_max_age", 10*time.Second, func() bool {
 		return time.Since(job.StagedAt) > 2*time.Second
 	})
 	e.mapboxOption("  staged_max_age: 2s\n")
 	d := e.runDaemon(Options{})
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if u.Error != "" {
 			t.Errorf("upload %s failed: %s", u.ID, u.Error)
 		}
@@ -69,7 +70,7 @@ func TestStagedObjectGoneStagedAgain(t *testing.T) {
 	d := e.runDaemon(Options{})
 	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
 	failed := 0
-	for _, u := range e.srv.Uploads() {
+	for _, u := range e.Srv.Uploads() {
 		if strings.Contains(u.Error, "Could not find the staged file") {
 			failed++
 		}
@@ -82,12 +83,12 @@ func TestStagedObjectGoneStagedAgain(t *testing.T) {
 // mapboxOption adds a line to the configuration's mapbox: section.
 func (e *env) mapboxOption(line string) {
 	e.t.Helper()
-	b, err := os.ReadFile(e.cfgPath)
+	b, err := os.ReadFile(e.ConfigPath)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	cfg := strings.Replace(string(b), "mapbox:\n", "mapbox:\n"+line, 1)
-	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(e.ConfigPath, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
 }

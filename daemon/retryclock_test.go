@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
@@ -13,14 +14,14 @@ import (
 // wait tilesyncd schedules, not after the jump (issue 13, item 12).
 func TestRetryDeadlineAfterClockSetBack(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.write("roads.geojson", `{"roads":1}`)
-	e.srv.SetUnreachable(true)
+	e.Write("roads.geojson", `{"roads":1}`)
+	e.Srv.SetUnreachable(true)
 	d1 := e.open()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d1.Run(ctx) }()
 	var job state.Job
-	waitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
+	testkit.WaitFor(t, "the job to wait for the network", 20*time.Second, func() bool {
 		jobs, _ := d1.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 		if len(jobs) == 1 {
 			job = jobs[0]
@@ -41,7 +42,7 @@ func TestRetryDeadlineAfterClockSetBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1.Close()
-	e.srv.SetUnreachable(false)
+	e.Srv.SetUnreachable(false)
 	d2 := e.runDaemon(Options{})
 	e.waitHeld(d2, "acme.roads", sha(`{"roads":1}`))
 }

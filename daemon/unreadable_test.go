@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/watcher"
 )
@@ -23,7 +24,7 @@ func TestUnreadableFileTriedAgain(t *testing.T) {
 	d := e.open()
 	defer d.Close()
 
-	ready := filepath.Join(e.dir, "roads.geojson") // same filesystem as the drop folder
+	ready := filepath.Join(e.Dir, "roads.geojson") // same filesystem as the drop folder
 	if err := os.WriteFile(ready, []byte(`{"type":"FeatureCollection","features":[]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -31,37 +32,37 @@ func TestUnreadableFileTriedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := filepath.Join(e.drop, "roads.geojson")
-	if err := os.Symlink(e.dir, target); err != nil {
+	target := filepath.Join(e.Drop, "roads.geojson")
+	if err := os.Symlink(e.Dir, target); err != nil {
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	events := make(chan watcher.Event, 1)
-	go func() { done <- d.Syncer().Run(ctx, events) }()
+	go func() { done <- runPipeline(ctx, d, events) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	events <- watcher.Event{Kind: watcher.Ready, Root: e.drop, Rel: "roads.geojson",
+	events <- watcher.Event{Kind: watcher.Ready, Root: e.Drop, Rel: "roads.geojson",
 		Size: fi.Size(), ModTime: fi.ModTime(), FileID: state.FileIdentity(fi), Initial: true}
-	waitFor(t, "the warning that the file cannot be read", 10*time.Second, func() bool {
-		return strings.Contains(e.logs.String(), "cannot read the file; trying again later")
+	testkit.WaitFor(t, "the warning that the file cannot be read", 10*time.Second, func() bool {
+		return strings.Contains(e.Logs.String(), "cannot read the file; trying again later")
 	})
-	if n := len(e.srv.Uploads()); n != 0 {
+	if n := len(e.Srv.Uploads()); n != 0 {
 		t.Fatalf("%d uploads of an unreadable file", n)
 	}
 
 	if err := os.Rename(ready, target); err != nil { // replaces the link at once
 		t.Fatal(err)
 	}
-	waitFor(t, "the upload once the file can be read", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "the upload once the file can be read", 30*time.Second, func() bool {
 		return d.Syncer().Stats().Uploaded.Load() == 1
 	})
-	if got := e.uploadsByTileset()["acme.roads"]; got != 1 {
+	if got := e.UploadsByTileset()["acme.roads"]; got != 1 {
 		t.Errorf("acme.roads uploaded %d times, want 1", got)
 	}
 }

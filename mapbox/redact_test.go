@@ -20,14 +20,12 @@ import (
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer = testkit.Buffer
 
 // TestTokenNeverLeaks sends failing requests of every kind with a
 // distinctive token and looks for it in every error and log line.
 func TestTokenNeverLeaks(t *testing.T) {
 	token := "sk.eyJ1IjoiTEVBSy1NRS1JRi1ZT1UtQ0FOIn0.Zm9vYmFy+/=" // needs escaping in a query
-	var logs syncBuffer
+	var logs testkit.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var observed []error
 	e := newEnv(t, mapboxsim.Options{RateLimit: 1000}, mapbox.Options{})

@@ -274,30 +274,69 @@ func entryInfo(e fs.DirEntry, abs string) (fs.FileInfo, error) {
 	return e.Info()
 }
 
+// Conflicts groups by tileset the uploads of a walk: two files or more that
+// the rules send to one tileset are a conflict (the tileset holds whichever
+// was uploaded last). Walk marks them; sync --once logs them. The zero value
+// is ready to use.
+type Conflicts struct {
+	groups map[string][]Decision
+	order  []string // tilesets in the order first met
+}
+
+// Add notes d if it is an upload.
+func (c *Conflicts) Add(d Decision) {
+	if d.Action != Upload {
+		return
+	}
+	if c.groups == nil {
+		c.groups = map[string][]Decision{}
+	}
+	d.Info = nil // a walk over many files keeps no stat
+	if _, ok := c.groups[d.Tileset]; !ok {
+		c.order = append(c.order, d.Tileset)
+	}
+	c.groups[d.Tileset] = append(c.groups[d.Tileset], d)
+}
+
+// Each calls fn with each tileset that two or more files map to, and those
+// files in the order they were added.
+func (c *Conflicts) Each(fn func(tileset string, files []Decision)) {
+	for _, ts := range c.order {
+		if g := c.groups[ts]; len(g) > 1 {
+			fn(ts, g)
+		}
+	}
+}
+
+// Reason says why d, one of files, is a conflict, naming the others.
+func Reason(d Decision, files []Decision) string {
+	var others []string
+	for _, o := range files {
+		if o.Watch != d.Watch || o.Path != d.Path {
+			others = append(others, otherPath(d, o))
+		}
+	}
+	sort.Strings(others)
+	return fmt.Sprintf("%s is also the tileset of %s; the newest file would win", d.Tileset, strings.Join(others, ", "))
+}
+
 // markConflicts turns uploads that share a tileset into conflicts naming each other.
 func markConflicts(ds []Decision) {
-	byTileset := map[string][]int{}
+	var c Conflicts
+	at := map[[2]string]int{}
 	for i, d := range ds {
 		if d.Action == Upload {
-			byTileset[d.Tileset] = append(byTileset[d.Tileset], i)
+			c.Add(d)
+			at[[2]string{d.Watch, d.Path}] = i
 		}
 	}
-	for _, idx := range byTileset {
-		if len(idx) < 2 {
-			continue
-		}
-		for _, i := range idx {
-			var others []string
-			for _, j := range idx {
-				if j != i {
-					others = append(others, otherPath(ds[i], ds[j]))
-				}
-			}
-			sort.Strings(others)
+	c.Each(func(_ string, files []Decision) {
+		for _, f := range files {
+			i := at[[2]string{f.Watch, f.Path}]
 			ds[i].Action = Conflict
-			ds[i].Reason = fmt.Sprintf("%s is also the tileset of %s; the newest file would win", ds[i].Tileset, strings.Join(others, ", "))
+			ds[i].Reason = Reason(f, files)
 		}
-	}
+	})
 }
 
 // otherPath names other's file as seen from d: relative within the same watch folder.

@@ -1,37 +1,13 @@
-// Package syncer is tilesyncd's pipeline: from "this file is ready" to "Mapbox
-// has processed these bytes", once, as cheaply as the API allows, whatever the
-// network, the API and the process do in between.
+// Package syncer is tilesyncd's sender: from "this content is queued for
+// this tileset" to "Mapbox has processed these bytes", once, as cheaply as
+// the API allows, whatever the network, the API and the process do in
+// between.
 //
-// A ready file goes through intake (Ingest): the same rules as `tilesyncd plan`
-// refuse what cannot succeed; a file whose size, modification time and file ID
-// match a record that says it is done is skipped without being read; otherwise
-// it is hashed (a shapefile is first zipped, deterministically, with its parts),
-// and content its tileset will hold once its queue drains is skipped (or
-// joins the job that sends it); the rest is queued in the state database,
-// one job per (tileset, content), the newest content of a tileset replacing
-// an older one still queued. A job whose content the tileset already holds
-// by the time its turn comes is not sent. When a file is removed, its jobs
-// not yet under way are dropped (or moved to a copy of it: a move), and if
-// its tileset was to hold its content, the other files that map to the
-// tileset (a conflict) are read again, so the tileset follows the folder.
-// A file the state knows that a watch folder's startup scan (or sync
-// --once's walk) did not meet was removed while tilesyncd was stopped, and
-// is handled as such. A worker that finds a file changed or gone under its job has intake read
-// the file again (readAgain): the watcher may have reported the change
-// already, while the job still held the old content. A file intake cannot read, or
-// cannot record because the state database fails, is taken again later with
-// a growing delay (Backoff, up to its maximum): the watcher does not report
-// an unchanged file twice, so nothing else would.
-//
-// Intake reads every file through its watch folder (watcher.Folder): opened
-// once, never through a link that leaves the folder unless the folder says
-// follow_links, never blocking on a named pipe, refused unless what was
-// opened is a regular file. A shapefile is zipped from the descriptors of
-// the parts that were checked; it is refused, before a byte reaches the
-// spool, when its parts together are too large (format.ShapefileSizeRefusal)
-// or the spool's filesystem has not room for the zip and a margin. Hashing
-// and zipping check the context between chunks, so a stop or a reload during
-// a 20 GB hash takes effect at once.
+// Intake (package intake) queues the jobs and calls Wake; the sender
+// declares what it needs of intake as Source. A worker that finds a file
+// changed or gone under its job has intake read it again (ReadAgain): the
+// watcher may have reported the change already, while the job still held
+// the old content.
 //
 // Workers take runnable jobs in queue order, at most one per tileset, and move
 // each through its stages, every change one transaction: credentials, resumable

@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -177,7 +176,7 @@ func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Tim
 		s.mu.Unlock()
 		log.Info("uploaded: Mapbox has processed it", "tileset", j.Tileset)
 		// A shapefile's zip in the spool, if it was one, is no longer needed.
-		s.removeSpool(filepath.Join(s.spool, j.SHA256+".zip"), "")
+		s.source.Done(j)
 		signal(s.wake) // the tileset is free for its next job
 		return
 	}

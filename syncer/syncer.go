@@ -3,10 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +15,6 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/watcher"
 )
 
 // API is what the syncer needs of the Mapbox Uploads API (*mapbox.Client).
@@ -38,6 +34,19 @@ type Stager interface {
 	Stage(ctx context.Context, creds mapbox.Credentials, path string, resume *staging.Multipart, hooks staging.Hooks) (staging.Result, error)
 }
 
+// Source is what the sender needs of intake (*intake.Intake), which made
+// the jobs it sends.
+type Source interface {
+	// SendPath returns the bytes to stage for a job: the file, or a
+	// shapefile's zip (made again if it is gone).
+	SendPath(ctx context.Context, j state.Job) (string, error)
+	// ReadAgain has intake read the file at key again, as if the watcher
+	// had reported it: the sender found it changed or gone under a job.
+	ReadAgain(key state.FileKey)
+	// Done lets go of what a finished job's sending needed.
+	Done(j state.Job)
+}
+
 var (
 	_ API    = (*mapbox.Client)(nil)
 	_ Stager = (*staging.Stager)(nil)
@@ -49,15 +58,14 @@ type Options struct {
 	Store  *state.Store
 	API    API
 	Stager Stager
+	// Source is intake, which queued the jobs.
+	Source Source
 	// Budget is the gate the API client was built with; the poller reads it
 	// to slow down while other work waits. Nil: the poller keeps its own pace.
 	Budget ratelimit.Limiter
 	Logger *slog.Logger
 	// Workers is how many jobs are staged and created at once (default 2).
 	Workers int
-	// SpoolDir holds the zips made of shapefiles; default "spool" beside the
-	// state database.
-	SpoolDir string
 	// Backoff paces a job's retries after transient failures; zero: DefaultBackoff.
 	Backoff Backoff
 	// Poll paces the polling of processing uploads; zero: DefaultPollPace.
@@ -83,10 +91,10 @@ type Syncer struct {
 	store   *state.Store
 	api     API
 	stager  Stager
+	source  Source
 	budget  ratelimit.Limiter
 	log     *slog.Logger
 	workers int
-	spool   string
 	once    bool
 	pace    PollPace
 	backoff Backoff
@@ -94,12 +102,10 @@ type Syncer struct {
 
 	wake     chan struct{} // the job queue changed
 	pollWake chan struct{} // an upload was created
-	again    chan struct{} // readAgain added to rereads
 
 	mu       sync.Mutex
 	staging  map[uint64]Transfer  // staging progress of running jobs
 	retryAt  map[uint64]time.Time // retry-wait jobs' deadlines, monotonic (retry.go)
-	rereads  []state.FileKey      // files for intake to read again (readAgain)
 	authErr  error                // a token refused: nothing is sent until it works again
 	lastDone time.Time
 
@@ -111,24 +117,25 @@ type Transfer struct {
 	Sent, Total int64
 }
 
-// Stats count what the syncer did since it started.
+// Stats count what the sender did since it started (intake counts the
+// files it took and queued).
 type Stats struct {
-	Uploaded, Unchanged, Refused, Failed, Cancelled, Queued atomic.Int64
-	BytesStaged                                             atomic.Int64
-	// Seen counts the file reports taken: each file of a startup scan or
-	// a sync, and each change since (skipped, refused or queued alike).
-	Seen atomic.Int64
+	Uploaded, Failed atomic.Int64
+	// Unchanged counts jobs ended at staging because the tileset already
+	// held their content; Cancelled, jobs whose file went before staging.
+	Unchanged, Cancelled atomic.Int64
+	BytesStaged          atomic.Int64
 }
 
 // New checks opts and returns a Syncer.
 func New(opts Options) (*Syncer, error) {
-	if opts.Config == nil || opts.Store == nil || opts.API == nil || opts.Stager == nil {
-		return nil, errors.New("syncer: Config, Store, API and Stager are required")
+	if opts.Config == nil || opts.Store == nil || opts.API == nil || opts.Stager == nil || opts.Source == nil {
+		return nil, errors.New("syncer: Config, Store, API, Stager and Source are required")
 	}
 	s := &Syncer{
-		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, budget: opts.Budget,
-		log: opts.Logger, workers: opts.Workers, spool: opts.SpoolDir, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.withDefaults(),
-		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1), again: make(chan struct{}, 1),
+		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, source: opts.Source, budget: opts.Budget,
+		log: opts.Logger, workers: opts.Workers, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.WithDefaults(),
+		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
 		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
 	if s.log == nil {
@@ -139,12 +146,6 @@ func New(opts Options) (*Syncer, error) {
 	}
 	if s.quiet = opts.CreateQuiet; s.quiet <= 0 {
 		s.quiet = DefaultCreateQuiet
-	}
-	if s.spool == "" {
-		s.spool = filepath.Join(filepath.Dir(s.store.Path()), "spool")
-	}
-	if err := os.MkdirAll(s.spool, 0o700); err != nil {
-		return nil, fmt.Errorf("syncer: spool folder: %w", err)
 	}
 	return s, nil
 }
@@ -185,22 +186,15 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// Run ingests the watcher's events and works the queue until ctx is
-// cancelled, then stops taking new work and returns once every goroutine has
-// ended (staging in progress is interrupted; it resumes at the next start).
-// It returns nil on cancellation.
-func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
-	s.cleanSpool()
+// Run works the queue until ctx is cancelled, then stops taking new work
+// and returns once every goroutine has ended (staging in progress is
+// interrupted; it resumes at the next start). It returns nil on
+// cancellation. Intake queues the work and calls Wake.
+func (s *Syncer) Run(ctx context.Context) error {
 	if err := s.loadRetries(); err != nil {
 		return err
 	}
-	if n, err := s.store.RepairPending(); err != nil {
-		return err
-	} else if n > 0 {
-		s.log.Warn("file records said queued with no job (left by an older tilesyncd); they are read again", "files", n)
-	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.intake(ctx, events) })
 	g.Go(func() error { return s.dispatch(ctx) })
 	g.Go(func() error { return s.poll(ctx) })
 	err := g.Wait()
@@ -210,111 +204,8 @@ func (s *Syncer) Run(ctx context.Context, events <-chan watcher.Event) error {
 	return err
 }
 
-// intake ingests the watcher's events. An event that fails, on a file that
-// cannot be read or on the state database (a full or failing disk), is kept
-// and tried again with a growing delay (the backoff's, up to its maximum),
-// never dropped: the watcher does not report an unchanged file twice.
-func (s *Syncer) intake(ctx context.Context, events <-chan watcher.Event) error {
-	failed := map[string]watcher.Event{} // by path: the latest event wins
-	// The paths each watch folder's startup scan reported, until it is done.
-	scanned, scanDone := map[string]map[string]bool{}, map[string]bool{}
-	delay := time.Duration(0)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	ingest := func(ev watcher.Event, retry bool) {
-		key := filepath.Join(ev.Root, ev.Rel)
-		err := s.Ingest(ctx, ev)
-		if err == nil {
-			delete(failed, key)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if len(failed) == 0 {
-			delay = s.backoff.Min
-			timer.Reset(delay)
-		}
-		_, waiting := failed[key]
-		again := retry || waiting
-		failed[key] = ev
-		switch {
-		case !errors.Is(err, errUnreadable):
-			s.log.Error("cannot record the file in the state database; trying again later", "path", key, "err", err)
-		case !again:
-			s.log.Warn("cannot read the file; trying again later", "path", key, "err", err)
-		default:
-			s.log.Debug("still cannot read the file", "path", key, "err", err)
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev, ok := <-events:
-			if !ok {
-				events = nil // the watchers stopped; keep retrying what failed
-				continue
-			}
-			if ev.Kind == watcher.InitialScanDone {
-				// Files the state knows in this folder that the startup scan
-				// did not report went away while tilesyncd was stopped.
-				for _, gone := range s.unseen(ev.Root, scanned[ev.Root]) {
-					ingest(gone, false)
-				}
-				scanned[ev.Root], scanDone[ev.Root] = nil, true
-				continue
-			}
-			if !scanDone[ev.Root] {
-				if scanned[ev.Root] == nil {
-					scanned[ev.Root] = map[string]bool{}
-				}
-				scanned[ev.Root][ev.Rel] = true
-			}
-			ingest(ev, false)
-		case <-s.again:
-			s.mu.Lock()
-			keys := s.rereads
-			s.rereads = nil
-			s.mu.Unlock()
-			for _, k := range keys {
-				if w := s.watchOf(k.Watch); w != nil {
-					ingest(watcher.Event{Root: w.Path, Rel: k.Path, Kind: watcher.Ready}, false)
-				}
-			}
-		case <-timer.C:
-			again := failed
-			failed = map[string]watcher.Event{}
-			for _, ev := range again {
-				ingest(ev, true)
-			}
-			if len(failed) > 0 {
-				delay = min(2*delay, s.backoff.Max)
-				timer.Reset(delay)
-				s.log.Warn("files waiting to be taken again (unreadable, or the state database failing)", "files", len(failed), "retry_in", delay)
-			}
-		}
-	}
-}
-
-// cleanSpool removes shapefile zips no job needs any more (those of jobs that
-// failed, were cancelled or superseded) and half-written ones.
-func (s *Syncer) cleanSpool() {
-	entries, err := os.ReadDir(s.spool)
-	if err != nil {
-		return
-	}
-	needed := map[string]bool{}
-	_ = s.store.Jobs(state.JobFilter{}, func(j state.Job) error {
-		needed[j.SHA256+".zip"] = true
-		return nil
-	})
-	for _, e := range entries {
-		if !needed[e.Name()] {
-			os.Remove(filepath.Join(s.spool, e.Name()))
-		}
-	}
-}
+// Wake tells the sender the queue changed.
+func (s *Syncer) Wake() { signal(s.wake) }
 
 // Idle reports whether no job is queued or in flight (failed jobs aside).
 func (s *Syncer) Idle() (bool, error) {
@@ -328,42 +219,4 @@ func (s *Syncer) Idle() (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-// unseen returns a Removed event for every file the state has a record of
-// in the watch folder at root that is not in seen (the paths its startup
-// scan reported): a file deleted or moved away while tilesyncd was stopped.
-// Its jobs not under way are then dropped, and a conflict is settled again,
-// as for a file removed while tilesyncd runs.
-func (s *Syncer) unseen(root string, seen map[string]bool) []watcher.Event {
-	w := s.watchOf(root)
-	if w == nil {
-		return nil
-	}
-	var gone []watcher.Event
-	err := s.store.Files(w.Path, func(rec state.FileRecord) error {
-		if !seen[rec.Key.Path] {
-			gone = append(gone, watcher.Event{Kind: watcher.Removed, Root: root, Rel: rec.Key.Path})
-		}
-		return nil
-	})
-	if err != nil {
-		s.log.Error("cannot read the state's records of the folder; files removed while stopped are forgotten at the next start", "watch", root, "err", err)
-		return nil
-	}
-	if len(gone) > 0 {
-		s.log.Info("files removed while tilesyncd was stopped", "watch", root, "files", len(gone))
-	}
-	return gone
-}
-
-// readAgain has intake read the file at key again, as if the watcher had
-// reported it: a worker that found the file changed or gone under a job
-// cannot count on another report (the watcher may have reported the change
-// already, while the job still held the old content).
-func (s *Syncer) readAgain(key state.FileKey) {
-	s.mu.Lock()
-	s.rereads = append(s.rereads, key)
-	s.mu.Unlock()
-	signal(s.again)
 }

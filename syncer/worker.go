@@ -196,7 +196,7 @@ func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
 			return j, err
 		}
 	}
-	src, err := s.sendPathOf(ctx, j)
+	src, err := s.source.SendPath(ctx, j)
 	if err != nil {
 		return j, err
 	}
@@ -461,7 +461,8 @@ type Backoff struct{ Min, Max time.Duration }
 // DefaultBackoff is the production pacing.
 var DefaultBackoff = Backoff{Min: 2 * time.Second, Max: 10 * time.Minute}
 
-func (b Backoff) withDefaults() Backoff {
+// WithDefaults fills the zero fields from DefaultBackoff.
+func (b Backoff) WithDefaults() Backoff {
 	if b.Min <= 0 {
 		b.Min = DefaultBackoff.Min
 	}
@@ -501,7 +502,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		// its bytes were staged: what it holds now is read again (the
 		// watcher may have reported the change already, while the job
 		// still held the old content).
-		defer s.readAgain(j.Source)
+		defer s.source.ReadAgain(j.Source)
 	}
 	switch {
 	case gone && s.retarget(j):

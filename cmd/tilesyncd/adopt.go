@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/tilesyncd/tilesyncd/config"
-	"github.com/tilesyncd/tilesyncd/daemon"
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/plan"
+	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
@@ -36,12 +38,18 @@ runs: stop the daemon first.`,
 				if err != nil {
 					return err
 				}
-				cfg.Mapbox.Token = config.NewSecret("adopt-sends-nothing") // adopt makes no API request
-				d, err := daemon.Open(cfg, daemon.Options{})
+				if err := os.MkdirAll(filepath.Dir(cfg.State.Path), 0o700); err != nil {
+					return fmt.Errorf("state folder: %w", err)
+				}
+				store, err := state.Open(cfg.State.Path, state.Options{})
 				if err != nil {
 					return err
 				}
-				defer d.Close()
+				defer store.Close()
+				in, err := intake.New(intake.Options{Config: cfg, Store: store})
+				if err != nil {
+					return err
+				}
 				type target struct {
 					w   *config.Watch
 					rel string
@@ -52,10 +60,7 @@ runs: stop the daemon first.`,
 					if err != nil {
 						return err
 					}
-					watches := map[string]*config.Watch{}
-					for _, w := range cfg.Watch {
-						watches[w.Path] = w
-					}
+					watches := cfg.WatchByPath()
 					for _, dcs := range ds {
 						if dcs.Action == plan.Upload {
 							targets = append(targets, target{watches[dcs.Watch], dcs.Path})
@@ -75,7 +80,7 @@ runs: stop the daemon first.`,
 				}
 				failed := 0
 				for _, t := range targets {
-					ts, err := d.Syncer().Adopt(context.Background(), t.w, t.rel)
+					ts, err := in.Adopt(context.Background(), t.w, t.rel)
 					if err != nil {
 						failed++
 						terminal.Fprintf(stderr, "%s: not adopted: %v\n", t.rel, err)

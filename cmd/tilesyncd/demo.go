@@ -129,7 +129,7 @@ rules:
 	go func() { done <- d.Run(runCtx) }()
 	defer func() { stopRun(); <-done }()
 
-	st := d.Syncer().Stats()
+	st, in := d.Syncer().Stats(), d.Intake().Stats()
 	n := int64(countFiles(drop))
 	say("the daemon is running: %d files settle, are staged, created and processed", n)
 	if err := waitDemo(ctx, done, func() bool { return st.Uploaded.Load() >= n }); err != nil {
@@ -146,7 +146,7 @@ rules:
 	f.Close()
 	later := time.Now()
 	os.Chtimes(filepath.Join(drop, "elevation.tif"), later, later)
-	if err := waitDemo(ctx, done, func() bool { return st.Uploaded.Load() >= n+1 && st.Unchanged.Load() >= 1 }); err != nil {
+	if err := waitDemo(ctx, done, func() bool { return st.Uploaded.Load() >= n+1 && in.Unchanged.Load() >= 1 }); err != nil {
 		return err
 	}
 	say("trees.csv was sent again; elevation.tif had the same bytes and was skipped (no API request, no charge)")

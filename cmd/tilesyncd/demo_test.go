@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 // The demo runs to completion with no network and no MinIO: its simulator
 // and S3 store are in the process, on 127.0.0.1.
 func TestDemo(t *testing.T) {
-	var out, logs lockedBuffer
+	var out, logs testkit.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := runDemo(ctx, t.TempDir(), false, slog.New(slog.NewTextHandler(&logs, nil)), &out); err != nil {

@@ -89,7 +89,7 @@ func TestStatusEscapesNames(t *testing.T) {
 	d, _ := e.start()
 	writeHostile(t, e.drop)
 	statusWait(t, "the uploads", func() bool {
-		return d.Syncer().Stats().Uploaded.Load() == 3 && d.Syncer().Stats().Refused.Load() == 1
+		return d.Syncer().Stats().Uploaded.Load() == 3 && d.Intake().Stats().Refused.Load() == 1
 	})
 	code, out, errOut := runCLI(t, "status", "--config", e.cfgPath)
 	if code != 0 {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/intake"
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
@@ -132,15 +132,12 @@ func markSettled(cfg *config.Config, ds []plan.Decision) string {
 		return fmt.Sprintf("note: state database not consulted: %v", err)
 	}
 	defer store.Close()
-	watches := map[string]*config.Watch{}
-	for _, w := range cfg.Watch {
-		watches[w.Path] = w
-	}
+	watches := cfg.WatchByPath()
 	for i, d := range ds {
 		if d.Action != plan.Upload && d.Action != plan.Conflict {
 			continue
 		}
-		if reason, ok := syncer.Settled(store, watches[d.Watch], d.Path, d.Tileset); ok {
+		if reason, ok := intake.Settled(store, watches[d.Watch], d.Path, d.Tileset); ok {
 			ds[i].Action, ds[i].Reason = plan.Skip, reason
 		}
 	}

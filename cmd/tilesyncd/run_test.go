@@ -16,8 +16,6 @@ import (
 
 const runTestToken = "sk.run-test-SECRET"
 
-type lockedBuffer = testkit.Buffer
-
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, what, 30*time.Second, cond)
@@ -42,7 +40,7 @@ func TestRunReloads(t *testing.T) {
 	}
 	writeCfg("  - match: \"*.geojson\"\n")
 	t.Setenv("MAPBOX_ACCESS_TOKEN", runTestToken)
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runWith(ctx, cfgPath, &logOptions{format: "text", level: "info"}, &logs) }()

@@ -206,7 +206,7 @@ func TestStatusWithoutDaemon(t *testing.T) {
 	d, stop := e.start()
 	e.write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
 	e.write("notes.docx", "not a geodata file")
-	statusWait(t, "the upload", func() bool { return d.Syncer().Stats().Uploaded.Load() == 1 && d.Syncer().Stats().Refused.Load() == 1 })
+	statusWait(t, "the upload", func() bool { return d.Syncer().Stats().Uploaded.Load() == 1 && d.Intake().Stats().Refused.Load() == 1 })
 	stop()
 
 	code, out, errOut = runCLI(t, "status", "--config", e.cfgPath)

@@ -1,6 +1,6 @@
 //go:build darwin
 
-package syncer
+package intake
 
 import (
 	"io/fs"

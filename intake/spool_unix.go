@@ -1,6 +1,6 @@
 //go:build unix
 
-package syncer
+package intake
 
 import "golang.org/x/sys/unix"
 

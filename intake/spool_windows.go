@@ -1,4 +1,4 @@
-package syncer
+package intake
 
 import "golang.org/x/sys/windows"
 

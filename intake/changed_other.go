@@ -1,6 +1,6 @@
 //go:build !linux && !darwin
 
-package syncer
+package intake
 
 import (
 	"io/fs"

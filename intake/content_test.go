@@ -1,9 +1,8 @@
-package syncer
+package intake
 
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,11 +16,11 @@ import (
 )
 
 // intakeEnv is a watch folder "drop" beside a folder "outside", a
-// configuration with one rule for every file, and a Syncer with a real state
-// database and spool that never talks to Mapbox (intake does not).
+// configuration with one rule for every file, and an Intake with a real state
+// database and spool.
 type intakeEnv struct {
 	drop, outside string
-	s             *Syncer
+	s             *Intake
 }
 
 func newIntakeEnv(t *testing.T, followLinks bool) *intakeEnv {
@@ -46,8 +45,9 @@ func newIntakeEnv(t *testing.T, followLinks bool) *intakeEnv {
 	if err := os.Mkdir(spool, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	e.s = &Syncer{cfg: cfg, store: statetest.Open(t, state.Options{}), spool: spool, log: slog.New(slog.DiscardHandler),
-		wake: make(chan struct{}, 1)}
+	if e.s, err = New(Options{Config: cfg, Store: statetest.Open(t, state.Options{}), SpoolDir: spool}); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

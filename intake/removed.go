@@ -1,0 +1,92 @@
+package intake
+
+import (
+	"github.com/tilesyncd/tilesyncd/state"
+)
+
+// removed forgets a file that is gone. Its jobs not yet under way are
+// cancelled (or moved to a copy that holds the same content: a move). If
+// the tileset it went to was to hold its content, another file that the
+// rules send to the same tileset (a conflict) now decides what the tileset
+// holds: unless one of them holds what the tileset will hold now, each is
+// read again and queued, so the tileset does not keep the content of a
+// file the folder no longer has while another file maps to it. That costs
+// one pass over the file index, only when the removed file's content was
+// the tileset's to be.
+func (in *Intake) removed(key state.FileKey) error {
+	rec, known, err := in.store.File(key)
+	if err != nil {
+		return err
+	}
+	winner := false
+	if known && rec.Tileset != "" && rec.SHA256 != "" {
+		held, ok, err := in.store.Destined(rec.Tileset)
+		if err != nil {
+			return err
+		}
+		winner = ok && held == rec.SHA256
+	}
+	// A job not yet under way for the file's content need not be sent.
+	cancelled, err := in.store.SourceRemoved(key)
+	if err != nil {
+		return err
+	}
+	for _, j := range cancelled {
+		in.stats.Cancelled.Add(1)
+		in.log.Info("cancelled: the file was removed before it was sent", "job", j)
+	}
+	var others []state.FileKey
+	if winner || len(cancelled) > 0 {
+		// The others are marked to be read again before the record goes:
+		// an error leaves the record for intake's retry of this event.
+		if others, err = in.resendOthers(key, rec.Tileset); err != nil {
+			return err
+		}
+	}
+	if err := in.store.RemoveFile(key); err != nil {
+		return err
+	}
+	for _, o := range others {
+		in.ReadAgain(o) // now that the removed file competes no more
+	}
+	return nil
+}
+
+// resendOthers returns the files other than key that the rules send to
+// tileset, each marked to be read again, unless one of them holds what the
+// tileset will hold (then none).
+func (in *Intake) resendOthers(key state.FileKey, tileset string) ([]state.FileKey, error) {
+	held, _, err := in.store.Destined(tileset)
+	if err != nil {
+		return nil, err
+	}
+	var others []state.FileRecord
+	err = in.store.Files("", func(o state.FileRecord) error {
+		if o.Tileset == tileset && o.Key != key && o.Outcome != state.OutcomeRefused {
+			others = append(others, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		if o.SHA256 == held {
+			return nil, nil // another file holds the content: nothing changes
+		}
+	}
+	var keys []state.FileKey
+	for _, o := range others {
+		if in.watchOf(o.Key.Watch) == nil {
+			continue
+		}
+		in.log.Info("a file of the tileset was removed; sending another file that maps to it", "tileset", tileset,
+			"removed", key.String(), "path", o.Key.String())
+		o.ModTime, o.Outcome = 0, "" // read it again, whatever it was
+		if err := in.store.PutFile(o); err != nil {
+			return nil, err
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys, nil
+}
