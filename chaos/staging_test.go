@@ -7,6 +7,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
@@ -61,7 +62,7 @@ func TestCredentialsExpireMidUpload(t *testing.T) {
 	n := pick(8, 3)
 	e.dropBig("c", n)
 	p := e.start(inprocOptions{staging: slowStaging})
-	acted := e.midStaging(p, n, time.Minute, func(state.Job) { e.Storage.ExpireCredentials() })
+	acted := e.midStaging(p, n, time.Minute, func(state.Job) { e.Storage.(*mapboxsim.MemStorage).ExpireCredentials() })
 	tally := e.waitQuiet(2*time.Minute, p.idle)
 	e.report(fmt.Sprintf("credentials expire (%d mid-upload)", acted), tally)
 	if acted == 0 {

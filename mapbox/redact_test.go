@@ -20,7 +20,6 @@ import (
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
-
 // TestTokenNeverLeaks sends failing requests of every kind with a
 // distinctive token and looks for it in every error and log line.
 func TestTokenNeverLeaks(t *testing.T) {
