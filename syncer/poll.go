@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
@@ -48,6 +47,7 @@ type pollState struct {
 func (s *Syncer) poll(ctx context.Context) error {
 	uploads := map[uint64]*pollState{}
 	var lastList time.Time
+	refused := false // this poller's last list was refused for the token
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -81,19 +81,21 @@ func (s *Syncer) poll(ctx context.Context) error {
 		wait := time.Hour
 		if len(jobs) > 0 {
 			gap := s.listGap()
-			if s.AuthError() != nil {
+			if refused || s.AuthError() != nil {
 				gap = authRetry // the token is refused: polls would be refused too
 			}
 			wait = later(earliest, lastList.Add(gap)).Sub(now)
 		}
 		if wait <= 0 {
 			lastList = time.Now()
-			if err := s.pollOnce(ctx, jobs, uploads); err != nil {
+			err := s.pollOnce(ctx, jobs, uploads)
+			refused = errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope)
+			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				if errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope) {
-					s.setAuth(err)
+				if refused {
+					s.reportAuth(err)
 					s.log.Error("Mapbox refused the token: nothing is sent until it works; the queue is kept", "err", err)
 					continue
 				}
@@ -122,50 +124,30 @@ func (s *Syncer) listGap() time.Duration {
 	return s.pace.MinGap
 }
 
-// pollOnce lists the newest uploads and settles every processing job the
-// list covers; a due job the list misses is asked for alone.
+// pollOnce asks the target about the processing jobs and settles each job
+// it learnt of.
 func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState) error {
-	list, err := s.api.List(ctx, mapbox.ListOptions{Limit: mapbox.MaxListLimit})
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]mapbox.Upload, len(list))
-	for _, u := range list {
-		byID[u.ID] = u
-	}
 	now := time.Now()
-	for _, j := range jobs {
-		p := uploads[j.ID]
-		u, ok := byID[j.UploadID]
-		if !ok {
-			if p.due.After(now) {
-				continue
-			}
-			if u, err = s.api.Upload(ctx, j.UploadID); err != nil {
-				if errors.Is(err, mapbox.ErrNotFound) {
-					s.fail(j, "Mapbox no longer knows upload "+j.UploadID)
-					continue
-				}
-				return err
-			}
-		}
-		s.settle(j, u, p, now)
+	sts, err := s.target.Check(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].due.After(now) })
+	for _, st := range sts {
+		s.settle(st, uploads[st.Job.ID], now)
 	}
-	return nil
+	return err
 }
 
-// settle applies an upload's status to its job.
-func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Time) {
-	log := s.log.With("job", j, "upload_id", u.ID)
-	if msg, failed := u.Failed(); failed {
-		if stagedObjectGone(msg) {
-			s.restage(j, msg)
-			return
-		}
-		s.fail(j, "Mapbox could not process the file: "+msg)
+// settle applies a job's status at Mapbox to the job.
+func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
+	j := st.Job
+	log := s.log.With("job", j, "upload_id", st.UploadID)
+	switch {
+	case st.Restage:
+		s.restage(j, st.Failed)
+		return
+	case st.Failed != "":
+		s.fail(j, st.Failed)
 		return
 	}
-	if u.Complete {
+	if st.Complete {
 		if _, err := s.store.Done(j.ID); err != nil {
 			log.Error("mark done", "err", err)
 			return
@@ -180,8 +162,8 @@ func (s *Syncer) settle(j state.Job, u mapbox.Upload, p *pollState, now time.Tim
 		signal(s.wake) // the tileset is free for its next job
 		return
 	}
-	if u.Progress != j.Progress {
-		if _, err := s.store.Progress(j.ID, u.Progress); err != nil {
+	if st.Progress != j.Progress {
+		if _, err := s.store.Progress(j.ID, st.Progress); err != nil {
 			log.Warn("record progress", "err", err)
 		}
 	}
@@ -196,13 +178,6 @@ func (s *Syncer) fail(j state.Job, reason string) {
 		s.log.Error("mark failed", "job", j, "err", err)
 	}
 	signal(s.wake)
-}
-
-// stagedObjectGone reports whether an upload failed because the staged
-// object was not there (the staging bucket dropped it): the bytes are
-// staged again, not given up on.
-func stagedObjectGone(msg string) bool {
-	return strings.Contains(strings.ToLower(msg), "could not find the staged file")
 }
 
 // restage stages a processing job's bytes again after Mapbox found no

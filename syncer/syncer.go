@@ -92,6 +92,7 @@ type Syncer struct {
 	api     API
 	stager  Stager
 	source  Source
+	target  Target // what a worker does with a job: the Uploads API's (uploads.go)
 	budget  ratelimit.Limiter
 	log     *slog.Logger
 	workers int
@@ -103,10 +104,14 @@ type Syncer struct {
 	wake     chan struct{} // the job queue changed
 	pollWake chan struct{} // an upload was created
 
+	// auth is a refused token's error (auth.go): written by the dispatcher
+	// alone, from the reports on authReports.
+	auth        atomic.Pointer[error]
+	authReports chan error
+
 	mu       sync.Mutex
 	staging  map[uint64]Transfer  // staging progress of running jobs
 	retryAt  map[uint64]time.Time // retry-wait jobs' deadlines, monotonic (retry.go)
-	authErr  error                // a token refused: nothing is sent until it works again
 	lastDone time.Time
 
 	stats Stats
@@ -135,9 +140,10 @@ func New(opts Options) (*Syncer, error) {
 	s := &Syncer{
 		cfg: opts.Config, store: opts.Store, api: opts.API, stager: opts.Stager, source: opts.Source, budget: opts.Budget,
 		log: opts.Logger, workers: opts.Workers, once: opts.Once, pace: opts.Poll.withDefaults(), backoff: opts.Backoff.WithDefaults(),
-		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), pollWake: make(chan struct{}, 1), authReports: make(chan error, 1),
 		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
+	s.target = uploads{s}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -162,14 +168,6 @@ func (s *Syncer) Transfers() map[uint64]Transfer {
 		out[id] = t
 	}
 	return out
-}
-
-// AuthError returns the error of a refused token while nothing is being sent
-// because of it, else nil.
-func (s *Syncer) AuthError() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.authErr
 }
 
 // LastDone is when an upload last completed (zero if none since start).

@@ -3,113 +3,137 @@ package syncer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
-// dispatch starts a worker for each runnable job, at most s.workers at once,
-// and waits for them all before it returns (when ctx ends).
-func (s *Syncer) dispatch(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	running := map[uint64]bool{}
-	var mu sync.Mutex
-	done := make(chan struct{}, 1)
-	start := func(j state.Job) {
-		mu.Lock()
-		running[j.ID] = true
-		mu.Unlock()
-		wg.Go(func() {
-			s.work(ctx, j)
-			mu.Lock()
-			delete(running, j.ID)
-			mu.Unlock()
-			signal(done)
-		})
-	}
-	busy := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(running)
-	}
-	isRunning := func(id uint64) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return running[id]
-	}
-
+// dispatcher starts a worker for each runnable job, at most s.workers at
+// once. Its state belongs to the dispatch goroutine alone, the token's
+// state (auth.go) included: workers tell it of their end over finished.
+type dispatcher struct {
+	s        *Syncer
+	wg       sync.WaitGroup
+	running  map[uint64]bool
+	finished chan uint64
 	// Jobs left in staging or staged with no worker on them continue first,
 	// as workers come free: at start, those a previous run left half-way
-	// (stopped or killed while staging or creating); then every so often,
+	// (stopped or killed while staging or creating); then every orphanScan,
 	// those of a worker that could not record a retry (the state database
 	// refusing writes).
-	var orphans []state.Job
-	var lastOrphanScan time.Time // zero: scan at once
+	orphans  []state.Job
+	lastScan time.Time // of orphans; zero: scan at once
+}
+
+// dispatch runs the dispatcher until ctx ends, and waits for its workers
+// before it returns.
+func (s *Syncer) dispatch(ctx context.Context) error {
+	d := &dispatcher{s: s, running: map[uint64]bool{}, finished: make(chan uint64, s.workers)}
+	defer d.wg.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if len(orphans) == 0 && time.Since(lastOrphanScan) >= orphanScan {
-			lastOrphanScan = time.Now()
-			all, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
-			if err != nil {
-				return err
-			}
-			for _, j := range all {
-				if !isRunning(j.ID) {
-					orphans = append(orphans, j)
-				}
-			}
+		select { // a refusal a worker just reported stops what follows
+		case err := <-s.authReports:
+			s.auth.Store(&err)
+		default:
 		}
-		for len(orphans) > 0 && busy() < s.workers {
-			s.log.Info("resuming a job interrupted by a stop", "job", orphans[0])
-			start(orphans[0])
-			orphans = orphans[1:]
+		if err := d.startOrphans(ctx); err != nil {
+			return err
 		}
-		if free := s.workers - busy(); free > 0 && len(orphans) == 0 && s.AuthError() == nil {
-			next, err := s.store.NextDue(s.workers+busy(), s.due)
-			if err != nil {
-				return err
-			}
-			for _, j := range next {
-				if busy() >= s.workers {
-					break
-				}
-				if isRunning(j.ID) {
-					continue
-				}
-				if j, ok := s.begin(j); ok {
-					start(j)
-				}
-			}
+		if err := d.startDue(ctx); err != nil {
+			return err
 		}
-		wait := orphanScan
-		if d, ok, err := s.untilNextRetry(); err == nil && ok {
-			wait = min(wait, max(d, 10*time.Millisecond))
-		}
-		if s.AuthError() != nil {
-			wait = min(wait, authRetry)
-		}
-		timer.Reset(wait)
+		timer.Reset(d.wait())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.wake:
-		case <-done:
+		case id := <-d.finished:
+			delete(d.running, id)
+		case err := <-s.authReports:
+			s.auth.Store(&err)
 		case <-timer.C:
 			if s.AuthError() != nil {
-				s.clearAuth() // try again: the next request probes the token
+				s.auth.Store(nil) // try again: the next request probes the token
 			}
 		}
 	}
+}
+
+// start runs a worker on j.
+func (d *dispatcher) start(ctx context.Context, j state.Job) {
+	d.running[j.ID] = true
+	d.wg.Go(func() {
+		d.s.work(ctx, j)
+		d.finished <- j.ID // buffered for every worker: never blocks
+	})
+}
+
+// startOrphans finds the jobs left in staging or staged with no worker (at
+// most every orphanScan) and starts them while workers are free.
+func (d *dispatcher) startOrphans(ctx context.Context) error {
+	if len(d.orphans) == 0 && time.Since(d.lastScan) >= orphanScan {
+		d.lastScan = time.Now()
+		all, err := d.s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
+		if err != nil {
+			return err
+		}
+		for _, j := range all {
+			if !d.running[j.ID] {
+				d.orphans = append(d.orphans, j)
+			}
+		}
+	}
+	for len(d.orphans) > 0 && len(d.running) < d.s.workers {
+		d.s.log.Info("resuming a job interrupted by a stop", "job", d.orphans[0])
+		d.start(ctx, d.orphans[0])
+		d.orphans = d.orphans[1:]
+	}
+	return nil
+}
+
+// startDue starts the queue's runnable jobs while workers are free, unless
+// orphans wait or the token is refused.
+func (d *dispatcher) startDue(ctx context.Context) error {
+	if len(d.running) >= d.s.workers || len(d.orphans) > 0 || d.s.AuthError() != nil {
+		return nil
+	}
+	next, err := d.s.store.NextDue(d.s.workers+len(d.running), d.s.due)
+	if err != nil {
+		return err
+	}
+	for _, j := range next {
+		if len(d.running) >= d.s.workers {
+			break
+		}
+		if d.running[j.ID] {
+			continue
+		}
+		if j, ok := d.s.begin(j); ok {
+			d.start(ctx, j)
+		}
+	}
+	return nil
+}
+
+// wait is how long the dispatcher may sleep when nothing wakes it: until
+// the next retry is due, the next orphan scan, or the next probe of a
+// refused token.
+func (d *dispatcher) wait() time.Duration {
+	wait := orphanScan
+	if until, ok, err := d.s.untilNextRetry(); err == nil && ok {
+		wait = min(wait, max(until, 10*time.Millisecond))
+	}
+	if d.s.AuthError() != nil {
+		wait = min(wait, authRetry)
+	}
+	return wait
 }
 
 // begin moves a job the queue handed out into the stage its worker runs.
@@ -155,19 +179,13 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 		return
 	}
 	j = cur
-	expired := 0
 	for {
 		var err error
 		switch j.Stage {
 		case state.StageStaging:
-			j, err = s.stage(ctx, j)
-			if errors.Is(err, mapbox.ErrCredentialsExpired) && expired < 3 && ctx.Err() == nil {
-				expired++
-				s.log.Info("staging credentials expired: fetching new ones and staging again", "job", j)
-				j, err = s.credentialsFor(ctx, j) // a new key: staging starts over
-			}
+			j, err = s.target.Stage(ctx, j)
 		case state.StageStaged:
-			j, err = s.create(ctx, j)
+			j, err = s.target.Create(ctx, j)
 		default:
 			return
 		}
@@ -177,94 +195,6 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 		}
 	}
 }
-
-func (s *Syncer) credentialsFor(ctx context.Context, j state.Job) (state.Job, error) {
-	c, err := s.api.Credentials(ctx)
-	if err != nil {
-		return j, err
-	}
-	return moved(j)(s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
-		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()}))
-}
-
-// stage sends the job's bytes to S3, resuming a multipart upload when the
-// job has one, and checks that what was sent is what was queued.
-func (s *Syncer) stage(ctx context.Context, j state.Job) (state.Job, error) {
-	var err error
-	if j.Credentials == nil {
-		if j, err = s.credentialsFor(ctx, j); err != nil {
-			return j, err
-		}
-	}
-	src, err := s.source.SendPath(ctx, j)
-	if err != nil {
-		return j, err
-	}
-	c := j.Credentials
-	creds := mapbox.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
-		Bucket: c.Bucket, Key: c.Key, URL: c.URL}
-	var resume *staging.Multipart
-	if m := j.Multipart; m != nil {
-		resume = &staging.Multipart{Bucket: c.Bucket, Key: c.Key, UploadID: m.UploadID, PartSize: m.PartSize, Size: j.Size, Checksum: m.Checksum}
-		for _, p := range m.Parts {
-			resume.Parts = append(resume.Parts, staging.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
-		}
-	}
-	id := j.ID
-	lastLog := time.Now()
-	var hookErr error
-	var hookMu sync.Mutex
-	keep := func(err error) {
-		if err != nil {
-			hookMu.Lock()
-			hookErr = errors.Join(hookErr, err)
-			hookMu.Unlock()
-		}
-	}
-	hooks := staging.Hooks{
-		OnMultipartStarted: func(m staging.Multipart) {
-			_, err := s.store.MultipartStarted(id, state.Multipart{UploadID: m.UploadID, PartSize: m.PartSize, Checksum: m.Checksum})
-			keep(err)
-		},
-		OnPart: func(p staging.Part) {
-			_, err := s.store.PartDone(id, state.Part{Number: p.Number, ETag: p.ETag, Size: p.Size})
-			keep(err)
-		},
-		OnProgress: func(sent, total int64) {
-			s.mu.Lock()
-			s.staging[id] = Transfer{Sent: sent, Total: total}
-			s.mu.Unlock()
-			if total >= progressLogMin && time.Since(lastLog) >= progressLogEvery && sent < total {
-				lastLog = time.Now()
-				s.log.Info("staging progress", "job", j, "percent", sent*100/total, "sent_bytes", sent, "total_bytes", total)
-			}
-		},
-	}
-	s.log.Info("staging", "job", j, "bytes", j.Size)
-	res, err := s.stager.Stage(ctx, creds, src, resume, hooks)
-	if err == nil {
-		err = hookErr
-	}
-	if err != nil {
-		return j, err
-	}
-	s.stats.BytesStaged.Add(int64(res.PartsSent) * res.PartSize)
-	if !res.Multipart {
-		s.stats.BytesStaged.Add(res.Size)
-	}
-	if res.SHA256 != j.SHA256 {
-		return j, fmt.Errorf("%w: queued %.12s, sent %.12s", errFileChanged, j.SHA256, res.SHA256)
-	}
-	s.log.Info("staged", "job", j, "mode", res.Mode())
-	return moved(j)(s.store.MarkStaged(j.ID, res.SHA256))
-}
-
-// A staging of at least progressLogMin bytes logs its progress every
-// progressLogEvery, so a long upload shows it is alive.
-const (
-	progressLogMin   = 64 << 20
-	progressLogEvery = 30 * time.Second
-)
 
 // moved keeps j when a state transition fails: a store method returns the
 // zero Job with its error, and the job must still be known by its ID to be
@@ -280,170 +210,6 @@ func moved(j state.Job) func(state.Job, error) (state.Job, error) {
 
 // errFileChanged: the bytes sent are not the bytes queued.
 var errFileChanged = errors.New("the file changed while it was staged")
-
-// create creates the upload, unless a create sent earlier (before a crash,
-// or whose answer was lost) already did.
-func (s *Syncer) create(ctx context.Context, j state.Job) (state.Job, error) {
-	if !j.CreateSentAt.IsZero() {
-		// A request held up on the way may still create the upload: look
-		// for it only once that can no longer happen.
-		if wait := min(time.Until(j.CreateLastSent.Add(s.quiet)), s.quiet); wait > 0 {
-			return j, createUnsettled{at: time.Now().Add(wait)}
-		}
-		up, found, err := s.findUpload(ctx, j)
-		if err != nil {
-			return j, err
-		}
-		if found {
-			s.log.Info("found the upload an earlier create made (its answer was lost, or tilesyncd stopped): not creating it again",
-				"job", j, "upload_id", up.ID)
-			return s.created(ctx, j, up)
-		}
-	}
-	if age := time.Since(j.StagedAt); s.cfg.Mapbox.StagedMaxAge > 0 && !j.StagedAt.IsZero() && age > s.cfg.Mapbox.StagedMaxAge {
-		s.log.Info("the staged bytes are older than staged_max_age, and the staging bucket may have dropped them: staging again",
-			"job", j, "staged_at", j.StagedAt.Format(time.RFC3339))
-		return moved(j)(s.store.Restage(j.ID, "staged "+age.Round(time.Minute).String()+" ago"))
-	}
-	fresh := j.CreateSentAt.IsZero()
-	now := time.Now()
-	var server time.Time
-	if off, ok := s.api.ClockOffset(); ok {
-		server = now.Add(off)
-	}
-	j, err := moved(j)(s.store.CreateSent(j.ID, now, server))
-	if err != nil {
-		return j, err
-	}
-	up, err := s.api.Create(ctx, mapbox.CreateRequest{Tileset: j.Tileset, URL: j.Credentials.URL, Name: j.Name})
-	if err != nil {
-		if fresh && provesNotCreated(err) {
-			// This attempt recorded the intent and created nothing: forget
-			// it, so that no later recovery looks for (and takes) another
-			// upload of the tileset as this one.
-			j, _ = moved(j)(s.store.ClearCreateSent(j.ID))
-		}
-		return j, err
-	}
-	return s.created(ctx, j, up)
-}
-
-// createUnsettled: an earlier create of the job may still take effect; the
-// job waits until at before looking for it.
-type createUnsettled struct{ at time.Time }
-
-func (e createUnsettled) Error() string {
-	return "an earlier create request may still take effect; looking for it at " + e.at.Format(time.RFC3339)
-}
-
-// provesNotCreated reports whether a failed create certainly created
-// nothing: the request never left this machine (the rate budget held it,
-// or no connection was made), or Mapbox answered it with a 4xx (a 429, a
-// busy tileset, a refused token, an invalid request). A 5xx, a timeout or a
-// lost answer proves nothing: the upload may exist.
-func provesNotCreated(err error) bool {
-	if mapbox.NotSent(err) {
-		return true
-	}
-	var ae *mapbox.APIError
-	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout
-}
-
-func (s *Syncer) created(ctx context.Context, j state.Job, up mapbox.Upload) (state.Job, error) {
-	// Mapbox has the upload: its ID must be recorded, or a restart would have
-	// to find it again in a list that may no longer reach back to it. A state
-	// database refusing the write (a full disk) is waited out.
-	delay := s.backoff.Min
-	for {
-		nj, err := s.store.Created(j.ID, up.ID, up.Created)
-		if err == nil {
-			s.log.Info("created: Mapbox is processing", "job", nj, "upload_id", up.ID)
-			signal(s.pollWake)
-			return nj, nil
-		}
-		if errors.Is(err, state.ErrInvalidTransition) || errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrClosed) {
-			return j, err
-		}
-		s.log.Error("Mapbox created the upload but the state database refused to record it; trying again",
-			"job", j, "upload_id", up.ID, "retry_in", delay, "err", err)
-		select {
-		case <-ctx.Done():
-			return j, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, s.backoff.Max)
-	}
-}
-
-// findUpload looks in Mapbox's list for the upload an earlier create of
-// the job made. A candidate is an upload of the job's tileset created,
-// on Mapbox's clock, since that create was sent (less a margin), and not
-// already accounted for in the state (the tileset's last upload, its
-// history, its other jobs): the upload of the content the tileset held
-// before is never taken for this one. The newest candidate wins. The list
-// is read page by page, newest first, until it reaches uploads older than
-// the window (at most maxRecoveryPages pages).
-func (s *Syncer) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bool, error) {
-	opts := mapbox.ListOptions{Limit: mapbox.MaxListLimit}
-	var since time.Time
-	for page := 0; page < maxRecoveryPages; page++ {
-		list, next, err := s.api.ListPage(ctx, opts)
-		if err != nil {
-			return mapbox.Upload{}, false, err
-		}
-		if page == 0 {
-			since = s.recoverySince(j) // after an answer: Mapbox's clock is known
-		}
-		for _, u := range list { // newest first
-			if u.Created.Before(since) {
-				return mapbox.Upload{}, false, nil
-			}
-			if u.Tileset != j.Tileset {
-				continue
-			}
-			known, err := s.store.KnownUpload(j.Tileset, u.ID)
-			if err != nil {
-				return mapbox.Upload{}, false, err
-			}
-			if !known {
-				return u, true, nil
-			}
-		}
-		if next == "" {
-			return mapbox.Upload{}, false, nil
-		}
-		opts.Start = next
-	}
-	s.log.Warn("cannot confirm whether an earlier create was received: Mapbox's list is too long to read back to it; creating again",
-		"job", j, "create_sent_at", j.CreateSentAt)
-	return mapbox.Upload{}, false, nil
-}
-
-// recoverySince is when, on Mapbox's clock, an upload made by the job's
-// first create could have been created at the earliest.
-func (s *Syncer) recoverySince(j state.Job) time.Time {
-	if !j.CreateSentServer.IsZero() {
-		return j.CreateSentServer.Add(-serverClockMargin)
-	}
-	if off, ok := s.api.ClockOffset(); ok {
-		// This machine's clock may have been stepped since the create.
-		return j.CreateSentAt.Add(off).Add(-clockSkew)
-	}
-	return j.CreateSentAt.Add(-clockSkew)
-}
-
-// Margins of the recovery window: serverClockMargin where the create's time
-// on Mapbox's clock was recorded (its Date header has whole seconds, and
-// the request took some time), clockSkew where only this machine's clock
-// was.
-const (
-	serverClockMargin = 10 * time.Second
-	clockSkew         = 5 * time.Minute
-)
-
-// maxRecoveryPages bounds the list pages read to recover one create (100
-// uploads a page).
-const maxRecoveryPages = 20
 
 // orphanScan is how often the dispatcher looks for jobs no worker holds.
 const orphanScan = 30 * time.Second
@@ -520,7 +286,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 	case errors.As(err, new(createUnsettled)):
 		retry(err.(createUnsettled).at, slog.LevelInfo, "waiting before looking for an earlier create whose answer was lost")
 	case errors.Is(err, mapbox.ErrUnauthorized), errors.Is(err, mapbox.ErrMissingScope):
-		s.setAuth(err)
+		s.reportAuth(err)
 		retry(time.Now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
 	case errors.Is(err, mapbox.ErrRateLimited):
 		at, ok := mapbox.RetryAt(err)
@@ -554,16 +320,4 @@ func (s *Syncer) retarget(j state.Job) bool {
 	}
 	s.log.Info("the job's file is gone or changed; another file holds the same content", "job", j, "source", nj.Source.String())
 	return true
-}
-
-func (s *Syncer) setAuth(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.authErr = err
-}
-
-func (s *Syncer) clearAuth() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.authErr = nil
 }
