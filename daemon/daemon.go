@@ -1,7 +1,10 @@
-// Package daemon assembles tilesyncd from its parts: it opens the state
-// database, builds the Mapbox client behind the account-wide budget, the S3
-// stager, one watcher per watch folder and the syncer, and runs them. The
-// commands `run` and `sync --once` are thin wrappers around Run and SyncOnce.
+// Package daemon assembles tilesyncd from its parts and owns its lifecycle:
+// it opens the state database, builds the Mapbox client behind the
+// account-wide budget, the S3 stager, one watcher per watch folder, intake
+// and the sender, and runs them (Run); it reloads the configuration on a
+// signal or a change to its file (Supervise, lifecycle.go); it syncs once
+// (SyncOnce). The commands `run`, the service and `sync --once` only parse
+// flags, set up logging and signals, and print.
 package daemon
 
 import (

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/daemon"
@@ -48,22 +46,16 @@ Exit 0 after a stop, 1 on a failure, 2 on a configuration error.`,
 	})
 }
 
-// stopTimeout bounds a graceful stop.
-const stopTimeout = 10 * time.Second
-
 // runDaemon runs the daemon until ctx is cancelled, then stops gracefully
-// (checkpoint, exit within stopTimeout). The service wrapper calls it; logs
-// are text on a terminal, JSON otherwise.
+// (checkpoint, exit within daemon.DefaultStopTimeout). The service wrapper
+// calls it; logs are text on a terminal, JSON otherwise.
 func runDaemon(ctx context.Context, configPath string, _, stderr io.Writer) error {
 	return runWith(ctx, configPath, &logOptions{format: "auto", level: "info"}, stderr)
 }
 
-// runWith runs the daemon with the given logging until ctx is cancelled.
-// On SIGHUP, or when the configuration file changes, it loads the file
-// again: a valid configuration replaces the running one (the daemon stops
-// gracefully and starts again on it; queued and half-sent work is in the
-// state database and carries on), an invalid one is refused with the reason
-// and the last good configuration stays in force.
+// runWith runs the daemon with the given logging until ctx is cancelled,
+// reloading the configuration on SIGHUP or when its file changes
+// (daemon.Supervise).
 func runWith(ctx context.Context, configPath string, lf *logOptions, stderr io.Writer) error {
 	log, err := lf.logger(stderr)
 	if err != nil {
@@ -76,95 +68,6 @@ func runWith(ctx context.Context, configPath string, lf *logOptions, stderr io.W
 	reload := make(chan os.Signal, 1)
 	notifyReload(reload)
 	defer signal.Stop(reload)
-	changed := watchFile(ctx, configPath, configCheckInterval)
-	for {
-		d, err := daemon.Open(cfg, daemon.Options{Logger: log, Version: version})
-		if err != nil {
-			return err
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- d.Run(runCtx) }()
-		var next *config.Config
-		for next == nil {
-			select {
-			case err := <-done:
-				stop()
-				d.Close()
-				return err
-			case <-ctx.Done():
-			case <-reload:
-				log.Info("SIGHUP: reloading the configuration", "config", configPath)
-			case <-changed:
-				log.Info("the configuration file changed: reloading it", "config", configPath)
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			newCfg, err := config.Load(configPath, config.LoadOptions{RequireToken: true})
-			if err != nil {
-				log.Error("new configuration refused; the last good one stays in force", "config", configPath, "err", err.Error())
-				continue
-			}
-			for _, w := range newCfg.Warnings {
-				log.Warn("configuration", "warning", w)
-			}
-			next = newCfg
-		}
-		stop()
-		err = waitStopped(done)
-		d.Close()
-		if err != nil || ctx.Err() != nil {
-			return err
-		}
-		log.Info("configuration reloaded: restarting on it", "config", configPath)
-		cfg = next
-	}
-}
-
-// configCheckInterval is how often the configuration file is looked at for changes.
-const configCheckInterval = 2 * time.Second
-
-// waitStopped waits for a stopping daemon, at most stopTimeout.
-func waitStopped(done <-chan error) error {
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("did not stop within %s", stopTimeout)
-	}
-}
-
-// watchFile signals when the file's size or modification time changes,
-// checking every interval, until ctx ends. (Polling, not notifications: the
-// file may be replaced by an editor's rename, or live on a network drive.)
-func watchFile(ctx context.Context, path string, interval time.Duration) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "missing"
-		}
-		return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-	}
-	last := stamp()
-	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if now := stamp(); now != last {
-					last = now
-					select {
-					case ch <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}
-	}()
-	return ch
+	return daemon.Supervise(ctx, cfg, daemon.Options{Logger: log, Version: version},
+		daemon.Lifecycle{ConfigPath: configPath, Reload: reload})
 }
