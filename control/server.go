@@ -19,6 +19,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/watcher"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 )
 
 // Source is what the control endpoint reads of a running daemon
@@ -76,8 +77,8 @@ type Options struct {
 	// StallAfter is how long pending work may go without progress before
 	// /healthz fails; zero: DefaultStallAfter.
 	StallAfter time.Duration
-	// Now is the clock; nil: time.Now.
-	Now func() time.Time
+	// Clock tells the time; nil: clock.Real.
+	Clock clock.Clock
 	// Hosts are the names (or addresses) accepted in a request's Host
 	// header besides loopback addresses and localhost (config.Control.Hosts);
 	// see guard.
@@ -113,7 +114,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("control: Source is required")
 	}
 	s := &Server{src: opts.Source, api: opts.API, version: opts.Version, log: opts.Logger,
-		stallAfter: opts.StallAfter, hosts: opts.Hosts, idle: opts.IdleTimeout, now: opts.Now}
+		stallAfter: opts.StallAfter, hosts: opts.Hosts, idle: opts.IdleTimeout, now: clock.Or(opts.Clock).Now}
 	if s.api == nil {
 		s.api = NewAPIMetrics()
 	}
@@ -125,9 +126,6 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.idle <= 0 {
 		s.idle = DefaultIdleTimeout
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.version == "" {
 		s.version = "dev"

@@ -28,6 +28,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 )
 
 // Options tune a Daemon beyond its configuration; the zero value is right
@@ -53,6 +54,9 @@ type Options struct {
 	Version string
 	// StallAfter: see control.Options.StallAfter; zero: its default.
 	StallAfter time.Duration
+	// Clock is the one clock the state, the sender and the control endpoint
+	// stamp and judge by; nil: clock.Real.
+	Clock clock.Clock
 	// CreateQuiet: see syncer.Options.CreateQuiet; zero: twice HTTPClient's
 	// ResponseHeaderTimeout when it is an *http.Transport, else the default.
 	CreateQuiet time.Duration
@@ -65,6 +69,7 @@ type Daemon struct {
 	store    *state.Store
 	budget   ratelimit.Limiter
 	client   *mapbox.Client
+	clock    clock.Clock
 	intake   *intake.Intake
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
@@ -85,11 +90,11 @@ func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.State.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("state folder: %w", err)
 	}
-	store, err := state.Open(cfg.State.Path, state.Options{Logger: log.With("component", "state")})
+	store, err := state.Open(cfg.State.Path, state.Options{Logger: log.With("component", "state"), Clock: opts.Clock})
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: log, store: store}
+	d := &Daemon{cfg: cfg, log: log, store: store, clock: clock.Or(opts.Clock)}
 	if err := d.build(opts); err != nil {
 		store.Close()
 		return nil, err
@@ -132,7 +137,7 @@ func (d *Daemon) build(opts Options) error {
 	}
 	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Source: d.intake, Budget: d.budget,
 		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff,
-		CreateQuiet: createQuiet(opts)})
+		CreateQuiet: createQuiet(opts), Clock: d.clock})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -25,14 +26,14 @@ func checkFile(path string, lockTimeout time.Duration, opened func()) (fc FileCh
 		return fc, corrupt(path, err)
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	opts := Options{ReadOnly: true, LockTimeout: lockTimeout, Now: time.Now,
+	opts := Options{ReadOnly: true, LockTimeout: lockTimeout, Clock: clock.Real{},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	db, _, err := openBolt(path, opts)
 	if err != nil {
 		return fc, err
 	}
 	opened()
-	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, opts: opts}
+	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Clock.Now, opts: opts}
 	defer func() {
 		if r := recover(); r != nil {
 			err = corrupt(path, fmt.Errorf("bbolt panicked: %v", r))

@@ -12,7 +12,7 @@ import (
 
 func TestCoalescing(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 
 	// Same content twice: one job.
@@ -166,7 +166,7 @@ func TestFiles(t *testing.T) {
 
 func TestForgetFile(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 	key := state.FileKey{Watch: watch, Path: "a"}
 	nj := newJob("u.a", "a", "h1")
@@ -195,7 +195,7 @@ func TestForgetFile(t *testing.T) {
 
 func TestSnapshotAndIdentity(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 	fillJobs(t, s, 5)
 	ok(s.StartStaging(1))

@@ -48,7 +48,7 @@ func wantInvalid(t *testing.T, what string, err error) {
 // history, and the restart questions the syncer asks on the way.
 func TestPipeline(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 	key := state.FileKey{Watch: watch, Path: "roads.geojson"}
 	nj := newJob("u.roads", "roads.geojson", "r1")
@@ -100,7 +100,7 @@ func TestPipeline(t *testing.T) {
 	ok(s.MarkStaged(id, "r1"))
 	sent := clk.Now()
 	ok(s.CreateSent(id, sent, time.Time{}))
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	j = ok(s.CreateSent(id, clk.Now(), time.Time{}))
 	if !j.CreateSentAt.Equal(sent) {
 		t.Errorf("CreateSentAt moved to %v", j.CreateSentAt)
@@ -144,7 +144,7 @@ func TestPipeline(t *testing.T) {
 // TestInvalidTransitions tries every operation from every stage it does not allow.
 func TestInvalidTransitions(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 	type op struct {
 		name string
@@ -233,7 +233,7 @@ func TestInvalidTransitions(t *testing.T) {
 
 func TestRetryLaterAndResume(t *testing.T) {
 	clk := newClock()
-	s := statetest.Open(t, state.Options{Now: clk.Now})
+	s := statetest.Open(t, state.Options{Clock: clk})
 	ok := mustOK(t)
 	res, _ := s.Enqueue(newJob("u.a", "a", "h"))
 	id := res.Job.ID

@@ -15,6 +15,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tilesyncd/tilesyncd/fstype"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 )
 
 // Options configure Open. The zero value is ready to use.
@@ -31,8 +32,8 @@ type Options struct {
 	AllowNetworkFS bool
 	// Logger receives the store's log lines; nil discards them.
 	Logger *slog.Logger
-	// Now is the store's clock for timestamps it sets itself; nil is time.Now.
-	Now func() time.Time
+	// Clock stamps what the store records itself; nil: clock.Real.
+	Clock clock.Clock
 	// HistoryLimit bounds the history kept per tileset and per file (default 50).
 	HistoryLimit int
 	// GlobalHistoryLimit bounds the global history (default 10,000).
@@ -94,9 +95,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.GlobalHistoryLimit <= 0 {
 		opts.GlobalHistoryLimit = 10000
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -194,7 +193,7 @@ func open(path string, opts Options, checker Checker) (*Store, error) {
 			return nil, fmt.Errorf("open state %s: %w", path, err)
 		}
 	}
-	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Now, opts: opts}
+	s := &Store{db: db, path: path, log: opts.Logger, now: opts.Clock.Now, opts: opts}
 	if err := s.prepare(checked); err != nil {
 		db.Close()
 		return nil, err

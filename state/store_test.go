@@ -10,28 +10,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tilesyncd/tilesyncd/fstype"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/state/statetest"
 )
 
-// clock is a manual clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+// newClock is a manual clock for Options.Clock.
+func newClock() *clock.Manual { return clock.NewManual(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)) }
 
 func TestOpenCreatesPrivateFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "state.db")

@@ -55,7 +55,7 @@ func (s *Syncer) poll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		now := time.Now()
+		now := s.now()
 		live := map[uint64]bool{}
 		var earliest time.Time
 		for _, j := range jobs {
@@ -87,7 +87,7 @@ func (s *Syncer) poll(ctx context.Context) error {
 			wait = later(earliest, lastList.Add(gap)).Sub(now)
 		}
 		if wait <= 0 {
-			lastList = time.Now()
+			lastList = s.now()
 			err := s.pollOnce(ctx, jobs, uploads)
 			refused = errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope)
 			if err != nil {
@@ -127,7 +127,7 @@ func (s *Syncer) listGap() time.Duration {
 // pollOnce asks the target about the processing jobs and settles each job
 // it learnt of.
 func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState) error {
-	now := time.Now()
+	now := s.now()
 	sts, err := s.target.Check(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].due.After(now) })
 	for _, st := range sts {
 		s.settle(st, uploads[st.Job.ID], now)
@@ -186,7 +186,7 @@ func (s *Syncer) restage(j state.Job, msg string) {
 	s.log.Warn("Mapbox could not find the staged bytes: staging them again", "job", j, "upload_id", j.UploadID, "message", msg)
 	nj, err := s.store.Restage(j.ID, "Mapbox could not find the staged file")
 	if err == nil {
-		_, err = s.store.RetryLater(nj.ID, msg, time.Now())
+		_, err = s.store.RetryLater(nj.ID, msg, s.now())
 	}
 	if err != nil {
 		s.log.Error("restage", "job", j, "err", err)

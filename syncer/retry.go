@@ -18,7 +18,7 @@ import (
 func (s *Syncer) scheduleRetry(id uint64, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.retryAt[id] = time.Now().Add(time.Until(at))
+	s.retryAt[id] = time.Now().Add(at.Sub(s.now())) // on the monotonic clock
 }
 
 // due reports whether a retry-wait job may run now.
@@ -30,7 +30,7 @@ func (s *Syncer) due(j state.Job) bool {
 	at, ok := s.retryAt[j.ID]
 	s.mu.Unlock()
 	if !ok {
-		return !j.NextAttempt.After(time.Now())
+		return !j.NextAttempt.After(s.now())
 	}
 	return !time.Now().Before(at)
 }
@@ -49,9 +49,9 @@ func (s *Syncer) untilNextRetry() (time.Duration, bool, error) {
 	var wait time.Duration
 	for i, j := range jobs {
 		waiting[j.ID] = true
-		d := time.Until(j.NextAttempt)
+		d := j.NextAttempt.Sub(s.now())
 		if at, ok := s.retryAt[j.ID]; ok {
-			d = time.Until(at)
+			d = time.Until(at) // monotonic
 		}
 		if j.NextAttempt.IsZero() {
 			d = 0
@@ -84,7 +84,7 @@ func (s *Syncer) loadRetries() error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := s.now()
 	longest := s.longestWait()
 	for _, j := range jobs {
 		at := j.NextAttempt

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
@@ -73,6 +74,10 @@ type Options struct {
 	// Once makes a refused token end Run with the error instead of waiting
 	// for it to be fixed (sync --once).
 	Once bool
+	// Clock stamps what the sender records (the same clock as the store's);
+	// nil: clock.Real. Deadlines within the process are kept on the
+	// monotonic clock (retry.go).
+	Clock clock.Clock
 	// CreateQuiet is how long after a create request whose answer was lost
 	// (a timeout, a dropped connection, a 5xx) Mapbox's list is searched for
 	// it before creating again: a request held up on the way may still take
@@ -92,6 +97,7 @@ type Syncer struct {
 	api     API
 	stager  Stager
 	source  Source
+	clock   clock.Clock
 	target  Target // what a worker does with a job: the Uploads API's (uploads.go)
 	budget  ratelimit.Limiter
 	log     *slog.Logger
@@ -144,6 +150,7 @@ func New(opts Options) (*Syncer, error) {
 		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
 	s.target = uploads{s}
+	s.clock = clock.Or(opts.Clock)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -176,6 +183,9 @@ func (s *Syncer) LastDone() time.Time {
 	defer s.mu.Unlock()
 	return s.lastDone
 }
+
+// now is the time on the sender's clock.
+func (s *Syncer) now() time.Time { return s.clock.Now() }
 
 func signal(ch chan struct{}) {
 	select {

@@ -46,7 +46,7 @@ func (s uploads) credentialsFor(ctx context.Context, j state.Job) (state.Job, er
 		return j, err
 	}
 	return moved(j)(s.store.SetCredentials(j.ID, state.Credentials{Bucket: c.Bucket, Key: c.Key, URL: c.URL,
-		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: time.Now()}))
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, FetchedAt: s.now()}))
 }
 
 // stage sends the job's bytes to S3, resuming a multipart upload when the
@@ -137,8 +137,8 @@ func (s uploads) create(ctx context.Context, j state.Job) (state.Job, error) {
 	if !j.CreateSentAt.IsZero() {
 		// A request held up on the way may still create the upload: look
 		// for it only once that can no longer happen.
-		if wait := min(time.Until(j.CreateLastSent.Add(s.quiet)), s.quiet); wait > 0 {
-			return j, createUnsettled{at: time.Now().Add(wait)}
+		if wait := min(j.CreateLastSent.Add(s.quiet).Sub(s.now()), s.quiet); wait > 0 {
+			return j, createUnsettled{at: s.now().Add(wait)}
 		}
 		up, found, err := s.findUpload(ctx, j)
 		if err != nil {
@@ -150,13 +150,13 @@ func (s uploads) create(ctx context.Context, j state.Job) (state.Job, error) {
 			return s.created(ctx, j, up)
 		}
 	}
-	if age := time.Since(j.StagedAt); s.cfg.Mapbox.StagedMaxAge > 0 && !j.StagedAt.IsZero() && age > s.cfg.Mapbox.StagedMaxAge {
+	if age := s.now().Sub(j.StagedAt); s.cfg.Mapbox.StagedMaxAge > 0 && !j.StagedAt.IsZero() && age > s.cfg.Mapbox.StagedMaxAge {
 		s.log.Info("the staged bytes are older than staged_max_age, and the staging bucket may have dropped them: staging again",
 			"job", j, "staged_at", j.StagedAt.Format(time.RFC3339))
 		return moved(j)(s.store.Restage(j.ID, "staged "+age.Round(time.Minute).String()+" ago"))
 	}
 	fresh := j.CreateSentAt.IsZero()
-	now := time.Now()
+	now := s.now()
 	var server time.Time
 	if off, ok := s.api.ClockOffset(); ok {
 		server = now.Add(off)

@@ -272,7 +272,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 	}
 	switch {
 	case gone && s.retarget(j):
-		retry(time.Now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
+		retry(s.now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
 	case gone:
 		reason := "the file changed while it was staged; it is sent again once it settles"
 		if errors.Is(err, fs.ErrNotExist) {
@@ -287,15 +287,15 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		retry(err.(createUnsettled).at, slog.LevelInfo, "waiting before looking for an earlier create whose answer was lost")
 	case errors.Is(err, mapbox.ErrUnauthorized), errors.Is(err, mapbox.ErrMissingScope):
 		s.reportAuth(err)
-		retry(time.Now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
+		retry(s.now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
 	case errors.Is(err, mapbox.ErrRateLimited):
 		at, ok := mapbox.RetryAt(err)
 		if !ok {
-			at = time.Now().Add(time.Minute)
+			at = s.now().Add(time.Minute)
 		}
 		retry(at, slog.LevelWarn, "rate limited")
 	case errors.Is(err, mapbox.ErrTilesetBusy):
-		retry(time.Now().Add(busyWait+s.backoff.delay(min(j.Attempts, 3))), slog.LevelInfo, "tileset busy with another upload; waiting")
+		retry(s.now().Add(busyWait+s.backoff.delay(min(j.Attempts, 3))), slog.LevelInfo, "tileset busy with another upload; waiting")
 	case errors.Is(err, mapbox.ErrInvalid), errors.Is(err, mapbox.ErrProcessing), errors.Is(err, mapbox.ErrNotFound):
 		log.Error("failed permanently: not retried until the file changes", "err", err)
 		s.stats.Failed.Add(1)
@@ -303,7 +303,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 			log.Error("mark failed", "err", e)
 		}
 	default: // transient: network, 5xx, S3, the disk, credentials expiring again and again
-		retry(time.Now().Add(s.backoff.delay(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
+		retry(s.now().Add(s.backoff.delay(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
 	}
 	signal(s.wake)
 }

@@ -60,7 +60,7 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Mode != Auto || o.Settle != DefaultSettle || o.PollInterval != DefaultPollInterval ||
-		o.RescanInterval != DefaultRescanInterval || o.MaxSettle != DefaultMaxSettle || o.Ignore == nil || o.Clock == nil {
+		o.RescanInterval != DefaultRescanInterval || o.MaxSettle != DefaultMaxSettle || o.Ignore == nil {
 		t.Errorf("defaults = %+v", o)
 	}
 	if o.Root[0] != '/' && (len(o.Root) < 2 || o.Root[1] != ':') {

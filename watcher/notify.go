@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/fsnotify/fsnotify"
+	"time"
 )
 
 // handleNotify applies one notification. Every notification is checked
@@ -72,7 +73,7 @@ func (w *Watcher) handleNotify(ctx context.Context, ev fsnotify.Event) {
 	if !touched && known && rec.reported && rec.size == st.size && rec.mtime == st.mtime {
 		return // a chmod, or a rename over a file with the same content
 	}
-	w.settle.Observe(rel, st, w.clock.Now(), touched, false)
+	w.settle.Observe(rel, st, time.Now(), touched, false)
 }
 
 // gone drops rel, a file or a folder, reporting Removed for the files the

@@ -61,8 +61,6 @@ type Options struct {
 	FollowLinks bool
 	// Logger receives the watcher's log; nil discards it.
 	Logger *slog.Logger
-	// Clock gives the time and timers; nil is real time.
-	Clock Clock
 }
 
 // withDefaults returns o with defaults filled in, or an error naming the first
@@ -111,44 +109,5 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Clock == nil {
-		o.Clock = realClock{}
-	}
 	return o, nil
 }
-
-// Clock is the source of time of the watcher's loop. Tests of the settle logic
-// pass the time directly; tests of the loop may use testing/synctest, which
-// fakes the real clock.
-type Clock interface {
-	Now() time.Time
-	// NewTimer returns a stopped timer.
-	NewTimer() Timer
-}
-
-// Timer is the part of *time.Timer the loop uses.
-type Timer interface {
-	C() <-chan time.Time
-	// Reset makes the timer fire after d (d ≤ 0: at once), discarding any
-	// earlier schedule or unreceived tick.
-	Reset(d time.Duration)
-	Stop()
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) NewTimer() Timer {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return realTimer{t}
-}
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time { return r.t.C }
-
-// Reset relies on Go 1.23 timers: Reset and Stop discard an unreceived tick.
-func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
-func (r realTimer) Stop()                 { r.t.Stop() }

@@ -32,7 +32,7 @@ func (k scanKind) String() string {
 // queues notifications meanwhile, and an overflow only causes another scan).
 // It stops early when ctx is cancelled, without sweeping.
 func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
-	start := w.clock.Now()
+	start := time.Now()
 	full := top == ""
 	if full {
 		w.gen++
@@ -45,7 +45,7 @@ func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
 		return
 	}
 	w.ix.sweep(w.gen, w.removed, w.forgetDir)
-	end := w.clock.Now()
+	end := time.Now()
 	w.st.Scans++
 	w.st.LastScan, w.st.LastScanDuration = end, end.Sub(start)
 	if kind != scanPoll {
@@ -76,7 +76,7 @@ func (w *Watcher) walkDir(ctx context.Context, rel string, kind scanKind) error 
 		w.log.Warn("cannot list folder", "path", rel, "err", err)
 		w.ix.keepTree(rel, w.gen)
 	}
-	now := w.clock.Now()
+	now := time.Now()
 	for _, e := range entries {
 		name := e.Name()
 		typ := e.Type()

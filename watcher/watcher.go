@@ -86,7 +86,6 @@ type Watcher struct {
 	// realRoot is Root with its links resolved, to tell a link that leaves it.
 	realRoot string
 	log      *slog.Logger
-	clock    Clock
 	events   chan Event
 	ran      atomic.Bool
 
@@ -129,7 +128,6 @@ func New(opts Options) (*Watcher, error) {
 	w := &Watcher{
 		opts:   o,
 		log:    o.Logger.With("component", "watcher", "root", o.Root),
-		clock:  o.Clock,
 		events: make(chan Event),
 		ix:     newIndex(),
 		settle: newSettler(o.Settle, o.MaxSettle),
@@ -190,7 +188,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer w.closeNotify()
 	w.log.Info("watching", "mode", w.modeString())
 
-	poll, rescan, settleT := w.clock.NewTimer(), w.clock.NewTimer(), w.clock.NewTimer()
+	poll, rescan, settleT := stoppedTimer(), stoppedTimer(), stoppedTimer()
 	defer poll.Stop()
 	defer rescan.Stop()
 	defer settleT.Stop()
@@ -222,7 +220,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				armed = time.Time{}
 			}
 		} else if !next.Equal(armed) {
-			settleT.Reset(next.Sub(w.clock.Now()))
+			settleT.Reset(time.Until(next)) // Go 1.23 timers: Reset discards an unreceived tick
 			armed = next
 		}
 		w.publishStatus()
@@ -251,12 +249,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		case out <- next:
 			w.out.pop()
-		case <-settleT.C():
+		case <-settleT.C:
 			armed = time.Time{}
-			w.processDue(w.clock.Now())
-		case <-poll.C():
+			w.processDue(time.Now())
+		case <-poll.C:
 			fullScan(scanPoll)
-		case <-rescan.C():
+		case <-rescan.C:
 			fullScan(scanRescan)
 		case ev, ok := <-nEvents:
 			if ok {
@@ -425,4 +423,11 @@ func (w *Watcher) statFile(full string) (stat, fs.FileInfo, error) {
 		return stat{}, nil, errNotFile
 	}
 	return stat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, fi, nil
+}
+
+// stoppedTimer returns a timer that has not started.
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
-// Open opens a new state database in t.TempDir() with opts (Logger, Now and
+// Open opens a new state database in t.TempDir() with opts (Logger, Clock and
 // limits as given; network filesystems allowed, since some CI temp folders
 // are on one). At cleanup it runs Check, reporting a violation as a test
 // error, and closes the store. A test may close it earlier: the cleanup then
