@@ -16,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/watcher"
-	"github.com/tilesyncd/tilesyncd/internal/clock"
 )
 
 // Source is what the control endpoint reads of a running daemon

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/intake"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
@@ -28,7 +29,6 @@ import (
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
-	"github.com/tilesyncd/tilesyncd/internal/clock"
 )
 
 // Options tune a Daemon beyond its configuration; the zero value is right
