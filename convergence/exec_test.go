@@ -67,6 +67,8 @@ func (r *runner) startDaemon() {
 	}
 }
 
+// apply performs one step of the history. It is long because it is one case
+// per kind of step.
 func (r *runner) apply(s step) {
 	t := r.w.t
 	t.Helper()

@@ -116,6 +116,8 @@ metrics:
 	return 0, false
 }
 
+// TestControlEndpoint follows the control endpoint through a run. It is long
+// because it is one story over every route, told in order.
 func TestControlEndpoint(t *testing.T) {
 	addr := freeAddr(t)
 	e := newEnv(t, envOptions{control: "control:\n  listen: " + addr + "\n"})

@@ -22,6 +22,7 @@ func transport(d *net.Dialer) *http.Client {
 // TestNotSent checks, over real HTTP, each way a request can provably not
 // reach Mapbox, and that every failure after a connection was handed to
 // the request is "maybe sent".
+// It is long because it is a table of the ways, each with its own server.
 func TestNotSent(t *testing.T) {
 	e := newEnv(t, mapboxsim.Options{}, mapbox.Options{})
 	ctx := context.Background()

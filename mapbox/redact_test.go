@@ -22,6 +22,7 @@ import (
 
 // TestTokenNeverLeaks sends failing requests of every kind with a
 // distinctive token and looks for it in every error and log line.
+// It is long because it is a table of failing requests, each with its own server.
 func TestTokenNeverLeaks(t *testing.T) {
 	token := "sk.eyJ1IjoiTEVBSy1NRS1JRi1ZT1UtQ0FOIn0.Zm9vYmFy+/=" // needs escaping in a query
 	var logs testkit.Buffer

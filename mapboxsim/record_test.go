@@ -12,6 +12,7 @@ import (
 // TestHolds follows what one tileset holds through successes, a processing
 // failure, a missing object, a delete and an upload answered 502 after it
 // took effect, with each record's Finished and Complete.
+// It is long because it is one story told in order.
 func TestHolds(t *testing.T) {
 	f := newFixture(t, mapboxsim.Options{ProcessingTime: 10 * time.Second})
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // .deb: its files, its maintainer scripts, its conffiles, and lintian when it
 // is installed. It builds tilesyncd and runs nfpm from the module proxy: about
 // a minute the first time.
+// It is long because it checks the package's parts in order.
 func TestPackageDeb(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the packages with make and nfpm (a minute): not with -short")

@@ -46,6 +46,7 @@ func wantInvalid(t *testing.T, what string, err error) {
 
 // TestPipeline walks one job through every stage, with the file record and
 // history, and the restart questions the syncer asks on the way.
+// It is long because it is one job's story told in order.
 func TestPipeline(t *testing.T) {
 	clk := newClock()
 	s := statetest.Open(t, state.Options{Clock: clk})
@@ -142,6 +143,7 @@ func TestPipeline(t *testing.T) {
 }
 
 // TestInvalidTransitions tries every operation from every stage it does not allow.
+// It is long because it is a table of operations by stage.
 func TestInvalidTransitions(t *testing.T) {
 	clk := newClock()
 	s := statetest.Open(t, state.Options{Clock: clk})

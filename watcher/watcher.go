@@ -160,6 +160,7 @@ func (w *Watcher) Status() Status {
 // notifications, closes Events and returns nil. Problems met while running
 // (unreadable folders, a lost notification, the watch limit) are logged and
 // worked around, not returned.
+// It is long because it is the watcher's one select loop: its cases share the timers, the queue and the pause.
 func (w *Watcher) Run(ctx context.Context) error {
 	if !w.ran.CompareAndSwap(false, true) {
 		return errors.New("watcher: Run called twice")

@@ -15,6 +15,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/terminal"
 )
 
+// init registers the command. It is long because it holds the command's help text.
 func init() {
 	register(&command{
 		name:    "adopt",

@@ -64,6 +64,42 @@ type scopeResult struct {
 	how     string
 }
 
+// checker probes the token's scopes one request at a time, and reports.
+type checker struct {
+	w       io.Writer
+	client  *mapbox.Client
+	sent    atomic.Int64
+	results []scopeResult
+}
+
+// report prints the results so far and the count of requests sent.
+func (c *checker) report() {
+	if len(c.results) > 0 {
+		fmt.Fprintln(c.w)
+	}
+	for _, r := range c.results {
+		fmt.Fprintf(c.w, "  %-14s %-13s %s\n", r.scope, r.verdict, r.how)
+	}
+	if len(c.results) > 0 {
+		fmt.Fprintln(c.w)
+	}
+	fmt.Fprintf(c.w, "%d request(s) sent.", c.sent.Load())
+}
+
+// stopped reports what is known (with partial, the scope being probed)
+// when an answer makes further requests pointless, and returns nil when err
+// is not such an answer.
+func (c *checker) stopped(err error, partial ...scopeResult) error {
+	stop := checkFailure(err)
+	if stop == "" {
+		return nil
+	}
+	c.results = append(c.results, partial...)
+	c.report()
+	fmt.Fprintln(c.w, " Stopped:", stop)
+	return exitError{code: 1, msg: stop}
+}
+
 func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Writer) error {
 	fmt.Fprintf(w, "Configuration: %s: OK — account %s, %d watch folder(s), %d rule(s), state in %s\n",
 		path, cfg.Mapbox.Username, len(cfg.Watch), len(cfg.Rules), cfg.State.Path)
@@ -73,98 +109,21 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		fmt.Fprintf(w, "Token:         from the %s environment variable\n", cfg.Mapbox.TokenEnv)
 	}
 	fmt.Fprintf(w, "API:           %s\n", cfg.Mapbox.APIURL)
-
-	var sent atomic.Int64
+	c := &checker{w: w}
 	client, err := mapbox.New(mapbox.Options{BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username,
-		Token: cfg.Mapbox.Token.Reveal(), Observe: func(mapbox.Exchange) { sent.Add(1) }})
+		Token: cfg.Mapbox.Token.Reveal(), Observe: func(mapbox.Exchange) { c.sent.Add(1) }})
 	if err != nil {
 		return configError{err}
 	}
-	var results []scopeResult
-	report := func() {
-		if len(results) > 0 {
-			fmt.Fprintln(w)
-		}
-		for _, r := range results {
-			fmt.Fprintf(w, "  %-14s %-13s %s\n", r.scope, r.verdict, r.how)
-		}
-		if len(results) > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintf(w, "%d request(s) sent.", sent.Load())
-	}
-	// stopped reports what is known (with partial, the scope being probed)
-	// when an answer makes further requests pointless, and says "" when err
-	// is not such an answer.
-	stopped := func(err error, partial ...scopeResult) error {
-		stop := checkFailure(err)
-		if stop == "" {
-			return nil
-		}
-		results = append(results, partial...)
-		report()
-		fmt.Fprintln(w, " Stopped:", stop)
-		return exitError{code: 1, msg: stop}
-	}
-
-	// uploads:list, and an upload to read.
-	uploads, err := client.List(ctx, mapbox.ListOptions{Limit: 1})
-	list := scopeResult{scope: "uploads:list", verdict: "ok", how: "GET list?limit=1 answered 200"}
-	if err != nil {
-		if err := stopped(err); err != nil {
+	c.client = client
+	for _, probe := range []func(context.Context) error{c.uploadsListRead, c.uploadsWrite} {
+		if err := probe(ctx); err != nil {
 			return err
 		}
-		list.verdict, list.how = "MISSING", "GET list answered "+answered(err)
 	}
-	results = append(results, list)
-
-	// uploads:read: a real upload's status proves it; a made-up id cannot.
-	read := scopeResult{scope: "uploads:read"}
-	if len(uploads) > 0 {
-		_, err := client.Upload(ctx, uploads[0].ID)
-		switch {
-		case err == nil:
-			read.verdict, read.how = "ok", fmt.Sprintf("GET the status of upload %s answered 200", uploads[0].ID)
-		case errors.Is(err, mapbox.ErrNotFound):
-			read.verdict, read.how = "MISSING", fmt.Sprintf("GET the status of upload %s, which list returned, answered %s", uploads[0].ID, answered(err))
-		default:
-			if err := stopped(err, read); err != nil {
-				return err
-			}
-			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
-		}
-	} else {
-		var nonce [6]byte
-		rand.Read(nonce[:])
-		id := "tilesyncd-check-" + hex.EncodeToString(nonce[:])
-		_, err := client.Upload(ctx, id)
-		switch {
-		case errors.Is(err, mapbox.ErrNotFound):
-			read.verdict, read.how = "not verified", "no upload to read: GET the status of a made-up id answered 404, as it does with or without the scope"
-		case err == nil:
-			read.verdict, read.how = "ok", "GET status answered 200"
-		default:
-			if err := stopped(err, read); err != nil {
-				return err
-			}
-			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
-		}
-	}
-	results = append(results, read)
-
-	// uploads:write: staging credentials cost one request and nothing else.
-	write := scopeResult{scope: "uploads:write", verdict: "ok", how: "POST credentials answered 200 (temporary staging credentials; nothing created or billed)"}
-	if _, err := client.Credentials(ctx); err != nil {
-		if err := stopped(err); err != nil {
-			return err
-		}
-		write.verdict, write.how = "MISSING", "POST credentials answered "+answered(err)
-	}
-	results = append(results, write)
-	report()
-
+	c.report()
 	var missing []string
-	for _, r := range results {
+	for _, r := range c.results {
 		if r.verdict == "MISSING" || r.verdict == "unknown" {
 			missing = append(missing, r.scope)
 		}
@@ -175,6 +134,68 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		return exitError{code: 1, msg: "the token lacks " + strings.Join(missing, ", ")}
 	}
 	fmt.Fprintln(w, " The token can do everything tilesyncd needs.")
+	return nil
+}
+
+// uploadsListRead probes uploads:list, and uploads:read on an upload the
+// list returned (a real upload's status proves it; a made-up id cannot).
+func (c *checker) uploadsListRead(ctx context.Context) error {
+	uploads, err := c.client.List(ctx, mapbox.ListOptions{Limit: 1})
+	list := scopeResult{scope: "uploads:list", verdict: "ok", how: "GET list?limit=1 answered 200"}
+	if err != nil {
+		if err := c.stopped(err); err != nil {
+			return err
+		}
+		list.verdict, list.how = "MISSING", "GET list answered "+answered(err)
+	}
+	c.results = append(c.results, list)
+
+	read := scopeResult{scope: "uploads:read"}
+	if len(uploads) > 0 {
+		_, err := c.client.Upload(ctx, uploads[0].ID)
+		switch {
+		case err == nil:
+			read.verdict, read.how = "ok", fmt.Sprintf("GET the status of upload %s answered 200", uploads[0].ID)
+		case errors.Is(err, mapbox.ErrNotFound):
+			read.verdict, read.how = "MISSING", fmt.Sprintf("GET the status of upload %s, which list returned, answered %s", uploads[0].ID, answered(err))
+		default:
+			if err := c.stopped(err, read); err != nil {
+				return err
+			}
+			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
+		}
+	} else {
+		var nonce [6]byte
+		rand.Read(nonce[:])
+		id := "tilesyncd-check-" + hex.EncodeToString(nonce[:])
+		_, err := c.client.Upload(ctx, id)
+		switch {
+		case errors.Is(err, mapbox.ErrNotFound):
+			read.verdict, read.how = "not verified", "no upload to read: GET the status of a made-up id answered 404, as it does with or without the scope"
+		case err == nil:
+			read.verdict, read.how = "ok", "GET status answered 200"
+		default:
+			if err := c.stopped(err, read); err != nil {
+				return err
+			}
+			read.verdict, read.how = "unknown", "GET status answered "+answered(err)
+		}
+	}
+	c.results = append(c.results, read)
+	return nil
+}
+
+// uploadsWrite probes uploads:write: staging credentials cost one request
+// and nothing else.
+func (c *checker) uploadsWrite(ctx context.Context) error {
+	write := scopeResult{scope: "uploads:write", verdict: "ok", how: "POST credentials answered 200 (temporary staging credentials; nothing created or billed)"}
+	if _, err := c.client.Credentials(ctx); err != nil {
+		if err := c.stopped(err); err != nil {
+			return err
+		}
+		write.verdict, write.how = "MISSING", "POST credentials answered "+answered(err)
+	}
+	c.results = append(c.results, write)
 	return nil
 }
 

@@ -124,6 +124,7 @@ func damage(rng *rand.Rand, data []byte, pageSize int) ([]byte, string) {
 
 // TestCorruptionCampaign is the campaign. Corruption i uses the seed
 // seed+i, so one corruption replays alone.
+// It is long because the campaign's steps share each corruption's files and verdicts.
 func TestCorruptionCampaign(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary thousands of times")

@@ -62,6 +62,8 @@ configuration and state live in a temporary folder, removed at the end unless
 // demoToken is the simulator's token: not a Mapbox token.
 const demoToken = "sk.demo-simulator-token"
 
+// runDemo runs the demo in dir. It is long because it is the demo's script,
+// read top to bottom.
 func runDemo(ctx context.Context, dir string, keep bool, log *slog.Logger, out io.Writer) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "tilesyncd-demo-")

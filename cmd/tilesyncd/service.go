@@ -20,6 +20,7 @@ import (
 // the Windows service control manager) through kardianos/service, with
 // tilesyncd's own unit and plist from package packaging.
 
+// init registers the command. It is long because it holds the commands' help texts.
 func init() {
 	register(&command{
 		name:    "install",

@@ -14,6 +14,7 @@ import (
 // printStatus writes the human view of a status. Every argument is escaped
 // (terminal.Fprintf): file names, tileset names and error texts come from
 // whoever writes to a watch folder.
+// It is long because it prints the status's sections in order, a few lines each.
 func printStatus(w io.Writer, st control.Status, now time.Time) {
 	snap := st.State
 	if st.Source == control.SourceDaemon {
