@@ -302,7 +302,7 @@ func (r *runner) scan() ([]fileState, error) {
 			if rel == "." {
 				return nil
 			}
-			if _, ignored := plan.Ignore(cw, rel, d.IsDir()); ignored || d.IsDir() {
+			if _, ignored := cw.Ignores(rel, d.IsDir()); ignored || d.IsDir() {
 				if ignored && d.IsDir() {
 					return filepath.SkipDir
 				}

@@ -25,7 +25,6 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
-	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -145,7 +144,7 @@ func (d *Daemon) build(opts Options) error {
 		ww, err := watcher.New(watcher.Options{
 			Root: w.Path, Mode: watcher.Mode(w.Mode), Recursive: w.Recursive, FollowLinks: w.FollowLinks,
 			PollInterval: w.PollInterval, Settle: w.Settle, RescanInterval: w.RescanInterval,
-			Ignore: func(rel string, isDir bool) (string, bool) { return plan.Ignore(w, rel, isDir) },
+			Ignore: w.Ignores,
 			FileID: state.FileIdentity,
 			Logger: d.log.With("component", "watcher", "watch", w.Path),
 		})

@@ -57,15 +57,6 @@ type Decision struct {
 // Siblings tells whether a file exists in the same folder, by name, ignoring case.
 type Siblings func(name string) bool
 
-// Ignore reports whether rel (isDir for a folder) in w is ignored, and by which pattern:
-// the built-in temporary and lock-file patterns, then the watch folder's own globs.
-func Ignore(w *config.Watch, rel string, isDir bool) (string, bool) {
-	if pat, ok := watcher.DefaultIgnore(rel, isDir); ok {
-		return pat, true
-	}
-	return w.Ignored(rel)
-}
-
 // LinkLeaves is the reason given for a link whose target is outside its
 // watch folder, which is not followed unless the folder says follow_links.
 const LinkLeaves = "link leaves the watch folder"
@@ -243,7 +234,7 @@ func decideEntry(cfg *config.Config, w *config.Watch, e fs.DirEntry, rel, abs st
 	}
 	link := e.Type()&fs.ModeSymlink != 0
 	isDir := info.IsDir() && !link
-	if pat, ok := Ignore(w, rel, isDir); ok {
+	if pat, ok := w.Ignores(rel, isDir); ok {
 		if isDir {
 			rel += "/"
 		}

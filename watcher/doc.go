@@ -87,7 +87,7 @@
 // While a full scan runs, notifications wait in the kernel's queue; an
 // overflow only causes another scan.
 //
-// Ignore. Options.Ignore (default DefaultIgnore: dot files and folders, the
+// Ignore. Options.Ignore (default config.DefaultIgnore: dot files and folders, the
 // temporary and lock files of browsers, editors and office suites) is asked
 // about every path; an ignored folder is neither watched nor walked. A
 // download renamed from "x.zip.part" to "x.zip" is reported as "x.zip".

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"fmt"
+	"github.com/tilesyncd/tilesyncd/config"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -52,7 +53,8 @@ type Options struct {
 	RescanInterval time.Duration
 	// Ignore says whether a path (slash-separated, relative to Root; isDir for
 	// folders) is ignored, and by which pattern. An ignored folder is neither
-	// watched nor walked. Nil means DefaultIgnore.
+	// watched nor walked. Nil means config.DefaultIgnore (a watch folder
+	// passes its config.Watch.Ignores).
 	Ignore func(rel string, isDir bool) (pattern string, ignored bool)
 	// FileID, when set, gives a file's identity on its volume from the stat
 	// the watcher made of it, for Event.FileID ("" where it has none).
@@ -104,7 +106,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("watcher: max settle %s is shorter than settle %s", o.MaxSettle, o.Settle)
 	}
 	if o.Ignore == nil {
-		o.Ignore = DefaultIgnore
+		o.Ignore = config.DefaultIgnore
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

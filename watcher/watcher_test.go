@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/tilesyncd/tilesyncd/config"
 )
 
 func forModes(t *testing.T, fn func(t *testing.T, mode Mode)) {
@@ -153,7 +154,7 @@ func TestIgnoredFilesGiveNothing(t *testing.T) {
 				if rel == "private" {
 					return "private/", true
 				}
-				return DefaultIgnore(rel, isDir)
+				return config.DefaultIgnore(rel, isDir)
 			}
 		})
 		h.start()

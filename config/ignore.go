@@ -1,4 +1,4 @@
-package watcher
+package config
 
 import (
 	"path"
@@ -8,7 +8,7 @@ import (
 // DefaultIgnorePatterns are the names never reported: dot files and folders,
 // and the temporary and lock files of common tools. Each pattern is a
 // path.Match pattern matched against the base name, without regard to case.
-// The config package reuses this list as its built-in defaults.
+// Every watch folder applies them before its own globs (Watch.Ignores).
 var DefaultIgnorePatterns = []string{
 	".*",           // dot files and folders: .git, .DS_Store, .~lock.x#, rsync's .name.XXXXXX
 	"~$*",          // Microsoft Office owner files
@@ -84,4 +84,15 @@ func DefaultIgnore(rel string, isDir bool) (pattern string, ignored bool) {
 		}
 	}
 	return "", false
+}
+
+// Ignores reports whether rel (slash-separated, relative to the folder;
+// isDir for a folder) is ignored in w, and by which pattern: the built-in
+// temporary and lock-file patterns (DefaultIgnore), then the folder's own
+// globs. The watcher, plan and intake all ask it.
+func (w *Watch) Ignores(rel string, isDir bool) (string, bool) {
+	if pat, ok := DefaultIgnore(rel, isDir); ok {
+		return pat, true
+	}
+	return w.Ignored(rel)
 }
