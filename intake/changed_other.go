@@ -7,6 +7,5 @@ import (
 	"time"
 )
 
-// changedAt is the file's modification time: Go's stat gives no change
-// time here, so a move keeps the file's own time.
-func changedAt(fi fs.FileInfo) time.Time { return fi.ModTime() }
+// statusChange: Go's stat gives no change time here.
+func statusChange(fs.FileInfo) (time.Time, bool) { return time.Time{}, false }
