@@ -87,8 +87,9 @@ func RetryAt(err error) (t time.Time, ok bool) {
 }
 
 // busyMessage matches Mapbox's words for "another upload to this tileset is
-// still being processed", for 422 answers that mean busy.
-var busyMessage = regexp.MustCompile(`(?i)in progress|still processing|currently processing|being processed|busy`)
+// still being processed", for 422 answers that mean busy, and, on MTS, for a
+// publish refused because the account has too many jobs queued.
+var busyMessage = regexp.MustCompile(`(?i)in progress|still processing|currently processing|being processed|busy|jobs? queued|queue is full`)
 
 // Classify maps an HTTP status of an answer from endpoint ep, with Mapbox's
 // message, to one of the package's error classes. 2xx maps to nil. This is
@@ -97,6 +98,8 @@ func Classify(ep Endpoint, status int, message string) error {
 	switch {
 	case status >= 200 && status < 300:
 		return nil
+	case status == http.StatusForbidden && mtsScope(ep) != "" && scopeMessage.MatchString(message):
+		return ErrMissingScope // MTS names the scope a token lacks in a 403
 	case status == http.StatusUnauthorized, status == http.StatusForbidden:
 		return ErrUnauthorized
 	case status == http.StatusNotFound:
@@ -121,6 +124,9 @@ func Classify(ep Endpoint, status int, message string) error {
 
 // scopeOf is the scope an endpoint needs.
 func scopeOf(ep Endpoint) string {
+	if s := mtsScope(ep); s != "" {
+		return s
+	}
 	switch ep {
 	case EndpointStatus:
 		return "uploads:read"
@@ -145,6 +151,9 @@ func (c *Client) statusError(ep Endpoint, method, path string, status int, rl Ra
 	case ErrNotFound:
 		if e.Message == "" {
 			e.Message = "upload not found"
+			if mtsScope(ep) != "" {
+				e.Message = "not found"
+			}
 		}
 	case ErrRateLimited:
 		e.RetryAt = rl.Reset

@@ -181,16 +181,28 @@ const maxBody = 4 << 20
 type call struct {
 	ep     Endpoint
 	method string
-	path   string // below /uploads/v1/{username}, "" or "/...", escaped
-	query  url.Values
-	body   []byte
-	want   []int // success statuses
+	path   string // below root, "" or "/...", escaped
+	// root is the escaped path the call's path is below; "" means the
+	// Uploads API's /uploads/v1/{username}.
+	root  string
+	query url.Values
+	body  []byte
+	// stream, if set, is sent instead of body, once (never replayed), as
+	// contentType, with length bytes (-1: unknown, sent chunked).
+	stream      io.Reader
+	length      int64
+	contentType string
+	want        []int // success statuses
 	// out, if set, receives the decoded JSON of a successful answer, and
 	// check, if set, says what is wrong with it ("" if nothing).
 	out   any
 	check func() string
 	// header, if set, receives the answer's headers before check runs.
 	header *http.Header
+	// refused, if set, says why a decoded 2xx answer refuses the request
+	// ("" if it does not): the call fails with ErrInvalid and that message
+	// (MTS answers some refusals 200 with an "error" property).
+	refused func() string
 }
 
 // answer is what came back from a successful call.
@@ -210,7 +222,11 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 			return answer{}, fmt.Errorf("mapbox %s: not sent: %w: %w", k.ep, ErrTransient, notSentError{err})
 		}
 	}
-	path := "/uploads/v1/" + url.PathEscape(c.username) + k.path
+	root := k.root
+	if root == "" {
+		root = "/uploads/v1/" + url.PathEscape(c.username)
+	}
+	path := root + k.path
 	u := *c.base
 	u.RawPath = c.base.EscapedPath() + path
 	u.Path, _ = url.PathUnescape(u.RawPath)
@@ -225,6 +241,9 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 	if k.body != nil {
 		body = bytes.NewReader(k.body)
 	}
+	if k.stream != nil {
+		body = k.stream
+	}
 	start := time.Now()
 	var conn connWatch
 	req, err := http.NewRequestWithContext(conn.watch(ctx), k.method, u.String(), body)
@@ -235,6 +254,10 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 	}
 	if k.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if k.stream != nil {
+		req.Header.Set("Content-Type", k.contentType)
+		req.ContentLength = k.length // -1: chunked
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Cache-Control", "no-cache")
@@ -267,14 +290,16 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 		apiErr = c.statusError(k.ep, k.method, path, a.status, rl, a.body)
 		retryAtLocal(apiErr, serverNow, got)
 	case k.out != nil:
-		msg := ""
+		msg, class := "", ErrTransient
 		if json.Unmarshal(a.body, k.out) != nil {
 			msg = "answer is not the expected JSON"
+		} else if why := refusal(k); why != "" {
+			msg, class = c.excerpt(why, maxMessage), ErrInvalid
 		} else if k.check != nil {
 			msg = k.check()
 		}
 		if msg != "" {
-			apiErr = &APIError{Endpoint: k.ep, Method: k.method, Path: path, Status: a.status, Message: msg, RateLimit: rl, class: ErrTransient}
+			apiErr = &APIError{Endpoint: k.ep, Method: k.method, Path: path, Status: a.status, Message: msg, RateLimit: rl, class: class}
 		}
 	}
 	dur := time.Since(start)
@@ -294,6 +319,14 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 		return a, apiErr
 	}
 	return a, nil
+}
+
+// refusal is k.refused's verdict, "" when it has none.
+func refusal(k call) string {
+	if k.refused == nil {
+		return ""
+	}
+	return k.refused()
 }
 
 func contains(xs []int, x int) bool {

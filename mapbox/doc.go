@@ -1,6 +1,6 @@
-// Package mapbox is tilesyncd's client for the Mapbox Uploads API: one method
-// per endpoint (Credentials, Create, Upload, List and ListPage, Delete),
-// typed results, and one classification of every failure. The staging of files to S3 with
+// Package mapbox is tilesyncd's client for the Mapbox Uploads API and the
+// Mapbox Tiling Service: one method per endpoint (Credentials, Create,
+// Upload, List and ListPage, Delete; for MTS see below), typed results, and one classification of every failure. The staging of files to S3 with
 // the temporary credentials lives in package mapbox/staging; the fake API
 // that tests and the demo run against lives in mapbox/mapboxsim.
 //
@@ -93,6 +93,24 @@
 // status, duration, error) carry the path only; Mapbox's messages are
 // redacted too, in case a proxy echoes the URL. The default HTTP client does
 // not follow redirects, which would carry the query to another URL.
+//
+// # The Mapbox Tiling Service
+//
+// The MTS methods (mts.go, mts_sources.go) use the same machinery: one
+// request per call, Gate and Observe, the same classes, a redacted token,
+// Link pages (ListSources, ListChangesets, ListTilesets, ListJobs return
+// the next cursor). Each endpoint is its own Endpoint value
+// (mts_endpoints.go), so a budget can hold EndpointPublish to Mapbox's 2 a
+// minute (MTSRateLimits lists the documented limits). Uploads stream the
+// caller's reader as the multipart part "file", with a Content-Length when
+// the size is known. IDs are checked before sending (MTS has been seen to
+// reset the connection for a bad one). The classes on MTS: 403 naming a
+// scope is ErrMissingScope; 404 is ErrNotFound; 409 (a source locked by a
+// running job) and a 422 saying jobs are queued (the account's queue is
+// full) are ErrTilesetBusy; 400 and other 422s are ErrInvalid (a refused
+// recipe also answers RecipeErrors), and so is an upload answered 200 with
+// an "error" property; a failed job is not a failed call: (Job).Err wraps
+// ErrProcessing.
 //
 // # Caveats
 //

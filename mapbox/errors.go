@@ -16,13 +16,17 @@ var (
 	// ErrUnauthorized: 401, the token is missing, invalid or not for this account.
 	ErrUnauthorized = errors.New("mapbox: token not authorized")
 	// ErrMissingScope: the token lacks a scope the endpoint needs (Mapbox answers
-	// 404 on the credentials endpoint for a token without uploads:write).
+	// 404 on the credentials endpoint for a token without uploads:write; MTS
+	// answers 403 naming the scope).
 	ErrMissingScope = errors.New("mapbox: token lacks a required scope")
 	// ErrInvalid: 422 or another 4xx, the request is wrong; Mapbox's message is kept.
 	ErrInvalid = errors.New("mapbox: invalid request")
-	// ErrNotFound: 404 on an upload that does not exist (status, delete).
+	// ErrNotFound: 404 on an upload that does not exist (status, delete), or
+	// on an MTS source, changeset, tileset or job.
 	ErrNotFound = errors.New("mapbox: not found")
-	// ErrTilesetBusy: 409, or 422 saying another upload to the tileset is in progress.
+	// ErrTilesetBusy: 409, or 422 saying another upload to the tileset is in
+	// progress; on MTS, a source locked by an active job (409), or a publish
+	// refused while the account has too many jobs queued.
 	ErrTilesetBusy = errors.New("mapbox: another upload to this tileset is in progress")
 	// ErrRateLimited: 429; the error carries the time to wait until.
 	ErrRateLimited = errors.New("mapbox: rate limited")

@@ -1,6 +1,7 @@
-// Package mapboxsim is a faithful fake of the Mapbox Uploads API for tests,
-// benchmarks and tilesyncd's demo, plus MemStorage, an in-process
-// S3-compatible store to stage files to when no MinIO is at hand.
+// Package mapboxsim is a faithful fake of the Mapbox Uploads API and of the
+// Mapbox Tiling Service (MTS) for tests, benchmarks and tilesyncd's demo,
+// plus MemStorage, an in-process S3-compatible store to stage files to when
+// no MinIO is at hand.
 //
 //	store, _ := mapboxsim.NewMemStorage(mapboxsim.MemOptions{})  // or a MinIO Storage
 //	srv := mapboxsim.New(mapboxsim.Options{Username: "alice", Storage: store})
@@ -87,6 +88,39 @@
 // holds now, whatever the client heard. Since a create is refused while the
 // tileset has an upload processing, the uploads of one tileset never
 // overlap, and finish order is creation order.
+//
+// # The Mapbox Tiling Service
+//
+// Every route of the contract (shared/mapbox-tiling-service-api.md) lives
+// below /tilesets/v1/ (files mts_*.go; Options.MTS configures it), checked
+// in Mapbox's order: the path (404), the token (401), the endpoint's rate
+// limit (429), the account in the path (401), the scope (403 "This
+// endpoint requires a token with tilesets:write scope"). Sources and
+// changesets take a multipart part "file" (400 without), are checked line
+// by line as GeoJSON features (400 naming the line; a changeset line is a
+// feature with an id or exactly {"id": …, "delete": true}), POST appends
+// and PUT replaces; past MaxFiles, MaxFileSize or MaxSourceSize the answer
+// carries "error" (422, or a 200 if asked). Their bytes are not kept: only
+// each file's SHA-256 and the SHA-256 of all of a source's files in order.
+// Recipes are validated by one validator (section 7) for create, PATCH and
+// validateRecipe. Publish makes a job that stays queued at least
+// QueueTime, then processes for ProcessingTime, one job of a tileset at a
+// time in arrival order, on the server clock: jobs move when a request or
+// an accessor looks (nothing runs in the background), so a ManualClock
+// drives them. A job reads its sources when it starts; a processing job
+// (and a queued one under LockQueued) locks them: 409. A full publish
+// supersedes the queued full publishes of its tileset unless FIFO; at most
+// MaxQueued jobs wait per account. Outcomes: SetJobOutcome (per tileset),
+// SetJobContentOutcome (per source SHA-256), and "No features in source
+// data." for an empty source. Rate limits are per endpoint and minute,
+// mapbox.MTSRateLimits unless Options.MTS says otherwise (publish: 2).
+// Faults: those of every endpoint above, plus RateLimitMTSFor, StallJobs,
+// SetLateDeletes and DropMidUpload. Records: MTSJobs, MTSHistory and
+// HoldsMTS (what a tileset holds, with the SHA-256 each job built from),
+// PublishCounts, SourceUploads, SourceSHA256.
+//
+// Not reproduced: TileJSON, tilesets made by uploads in the tileset list
+// (they do exist for create and refuse MTS calls), the 2000-source cap.
 //
 // # MemStorage
 //

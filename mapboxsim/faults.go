@@ -171,6 +171,7 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = faults{}
+	s.mts.clearFaults(s.now())
 }
 
 // injectFault applies the faults to one request and reports whether it

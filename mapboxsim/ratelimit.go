@@ -44,10 +44,15 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 	if limit <= 0 {
 		return true
 	}
-	rw := &s.window
-	var ok bool
-	var reset time.Time
-	if s.opts.SlidingWindow {
+	ok, reset := s.window.take(now, limit, window, s.opts.SlidingWindow)
+	s.rateHeaders(w, now, limit, reset, ok)
+	return ok
+}
+
+// take admits a request at now if the window has room for it, and returns
+// the window's reset time.
+func (rw *rateWindow) take(now time.Time, limit int, window time.Duration, sliding bool) (ok bool, reset time.Time) {
+	if sliding {
 		cut := 0
 		for cut < len(rw.admitted) && !rw.admitted[cut].After(now.Add(-window)) {
 			cut++
@@ -57,30 +62,34 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 		if ok {
 			rw.admitted = append(rw.admitted, now)
 		}
-		reset = rw.admitted[0].Add(window)
-	} else {
-		if rw.start.IsZero() || !now.Before(rw.start.Add(window)) {
-			rw.start, rw.count = now, 0
+		if len(rw.admitted) == 0 {
+			return ok, now.Add(window)
 		}
-		ok = rw.count < limit
-		if ok {
-			rw.count++
-		}
-		reset = rw.start.Add(window)
+		return ok, rw.admitted[0].Add(window)
 	}
-	s.rateHeaders(w, now, limit, reset, ok)
-	return ok
+	if rw.start.IsZero() || !now.Before(rw.start.Add(window)) {
+		rw.start, rw.count = now, 0
+	}
+	ok = rw.count < limit
+	if ok {
+		rw.count++
+	}
+	return ok, rw.start.Add(window)
 }
 
 // rateHeaders sets the rate-limit headers of an answer made at now.
 func (s *Server) rateHeaders(w http.ResponseWriter, now time.Time, limit int, reset time.Time, ok bool) {
-	window := s.opts.RateWindow
-	h := w.Header()
+	setRateHeaders(w.Header(), now, s.opts.RateWindow, limit, reset, !ok && s.opts.RetryAfter)
+}
+
+// setRateHeaders sets the three X-Rate-Limit-* headers, and Retry-After if
+// retryAfter.
+func setRateHeaders(h http.Header, now time.Time, window time.Duration, limit int, reset time.Time, retryAfter bool) {
 	h.Set("X-Rate-Limit-Interval", strconv.Itoa(int(math.Ceil(window.Seconds()))))
 	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
 	resetUnix := int64(math.Ceil(float64(reset.UnixNano()) / 1e9))
 	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(resetUnix, 10))
-	if !ok && s.opts.RetryAfter {
+	if retryAfter {
 		wait := int64(math.Ceil(reset.Sub(now).Seconds()))
 		h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
 	}

@@ -25,7 +25,7 @@ const (
 type Options struct {
 	// Username is the account of Token (default "tilesyncd").
 	Username string
-	// Token holds every uploads scope (default "pk.test-token").
+	// Token holds every uploads and tilesets scope (default "pk.test-token").
 	Token string
 	// Storage is the S3 server behind the staging bucket. Required.
 	Storage Storage
@@ -53,6 +53,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets one debug line per request; nil discards.
 	Logger *slog.Logger
+	// MTS configures the Mapbox Tiling Service routes (/tilesets/v1/…).
+	MTS MTSOptions
 }
 
 // Server is a running fake of the Mapbox Uploads API. All its methods are
@@ -74,6 +76,7 @@ type Server struct {
 	pcg             *rand.PCG
 	rng             *rand.Rand
 	listCap         int // bytes of JSON a list answer may hold
+	mts             *mtsState
 }
 
 type account struct {
@@ -117,12 +120,13 @@ func New(o Options) *Server {
 		contentOutcomes: map[string]string{},
 		pcg:             rand.NewPCG(1, 2),
 		listCap:         maxListBytes,
+		mts:             newMTSState(o.MTS),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.rng = rand.New(s.pcg)
-	s.AddToken(o.Token, ScopeWrite, ScopeRead, ScopeList)
+	s.AddToken(o.Token, ScopeWrite, ScopeRead, ScopeList, ScopeTilesetsWrite, ScopeTilesetsRead, ScopeTilesetsList)
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -239,7 +243,7 @@ func scopeFor(ep mapbox.Endpoint) string {
 // fault.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
-	ep, user, id, known := route(r)
+	ep, handle := s.dispatch(r)
 	rec := &recorder{ResponseWriter: w, now: s.now}
 	rec.log = func() { s.record(r, ep, rec, start) }
 	defer rec.flushLog()
@@ -249,12 +253,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if after, ok := s.takeAfter(ep); ok {
 		served := httptest.NewRecorder()
-		s.handle(served, r, ep, user, id, known)
+		handle(served, r)
 		rec.real = served.Code
 		after.answer(rec)
 		return
 	}
-	s.handle(rec, r, ep, user, id, known)
+	handle(rec, r)
+}
+
+// dispatch names the endpoint of a request and the handler that serves it
+// once no fault stopped it: the Uploads API, or MTS below /tilesets/v1/.
+func (s *Server) dispatch(r *http.Request) (mapbox.Endpoint, http.HandlerFunc) {
+	if t, ok := mtsRoute(r); ok {
+		return t.ep, func(w http.ResponseWriter, r *http.Request) { s.handleMTS(w, r, t) }
+	}
+	ep, user, id, known := route(r)
+	return ep, func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, ep, user, id, known) }
 }
 
 // handle serves a request that no fault stopped.

@@ -33,7 +33,7 @@ type Limiter interface {
 // Forward reports whether a request to ep moves a file forward (credentials,
 // create) rather than polling; forward requests take precedence.
 func Forward(ep mapbox.Endpoint) bool {
-	return ep == mapbox.EndpointCredentials || ep == mapbox.EndpointCreate
+	return ep == mapbox.EndpointCredentials || ep == mapbox.EndpointCreate || mapbox.MTSForward(ep)
 }
 
 var _ Limiter = (*Budget)(nil)
