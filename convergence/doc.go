@@ -31,7 +31,7 @@
 //     history run on the real binary, SIGKILL and restart.
 //
 // Each history picks Mapbox's clock: the daemon's, or ten minutes ahead or
-// behind (mapboxsim Options.Now; its Date headers follow).
+// behind (mapboxsim Options.Clock, a clock.Offset; its Date headers follow).
 //
 // # Playing it
 //

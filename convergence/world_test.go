@@ -21,6 +21,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
@@ -77,7 +78,7 @@ func newWorld(t *testing.T, h *history) *world {
 	// (and of a 429 window's) teach it a fast pace, not Mapbox's default.
 	w.srv, w.store = mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: token,
 		ProcessingTime: h.processing, RateLimit: 60000, RateWindow: time.Minute,
-		Now: func() time.Time { return time.Now().Add(offset) }})
+		Clock: clock.Offset(offset)})
 	u, err := url.Parse(w.store.Endpoint())
 	if err != nil {
 		t.Fatal(err)

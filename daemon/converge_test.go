@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
@@ -149,7 +150,7 @@ func TestFileMovedWhileItsJobWaits(t *testing.T) {
 // Case 4: this machine's clock is 10 minutes ahead of Mapbox's and a
 // create's answer is lost: recovery must find the upload, not create again.
 func TestClockAheadOfMapboxLostCreateAnswer(t *testing.T) {
-	e := newEnv(t, envOptions{now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
+	e := newEnv(t, envOptions{clock: clock.Offset(-10 * time.Minute)})
 	e.Write("roads.geojson", `{"roads":1}`)
 	hc := testenv.HTTPClient(time.Second)
 	hc.Transport = &lostAnswers{base: hc.Transport, n: 1}

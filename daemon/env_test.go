@@ -12,6 +12,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"errors"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -36,9 +37,9 @@ type envOptions struct {
 	// control is the config's control: section; "" puts the control
 	// endpoint on a Unix socket in the env's folder (control.sock).
 	control string
-	// now is the test server's clock (default time.Now): Mapbox's clock
-	// off this machine's.
-	now func() time.Time
+	// clock is the test server's clock (default clock.Real): Mapbox's
+	// clock off this machine's.
+	clock clock.Clock
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -56,7 +57,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.poll = fastPoll
 	}
 	te := testenv.New(t, testenv.Options{Storage: o.storage, PerMinute: o.perMinute, Extra: o.extraYAML, Control: o.control,
-		Sim: mapboxsim.Options{ProcessingTime: o.processing, RateLimit: o.rateLimit, Now: o.now}})
+		Sim: mapboxsim.Options{ProcessingTime: o.processing, RateLimit: o.rateLimit, Clock: o.clock}})
 	return &env{Env: te, t: t, poll: o.poll}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
@@ -26,20 +27,20 @@ var epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 type env struct {
 	srv    *mapboxsim.Server
 	store  *mapboxsim.MemStorage
-	clock  *mapboxsim.ManualClock
+	clock  *clock.Manual
 	client *mapbox.Client
 }
 
 func newEnv(t *testing.T, so mapboxsim.Options, co mapbox.Options) *env {
 	t.Helper()
-	e := &env{clock: mapboxsim.NewManualClock(epoch)}
-	store, err := mapboxsim.NewMemStorage(mapboxsim.MemOptions{Dir: t.TempDir(), Now: e.clock.Now})
+	e := &env{clock: clock.NewManual(epoch)}
+	store, err := mapboxsim.NewMemStorage(mapboxsim.MemOptions{Dir: t.TempDir(), Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
-	so.Storage, so.Now = store, e.clock.Now
+	so.Storage, so.Clock = store, e.clock
 	if so.Username == "" {
 		so.Username = "alice"
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
@@ -18,7 +19,7 @@ func TestClockOffset(t *testing.T) {
 	for _, shift := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
 		t.Run(shift.String(), func(t *testing.T) {
 			srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "alice",
-				Now: func() time.Time { return time.Now().Add(shift) }})
+				Clock: clock.Offset(shift)})
 			var mu sync.Mutex
 			var seen []mapbox.Exchange
 			observe := func(x mapbox.Exchange) {
@@ -80,11 +81,11 @@ func TestClockOffset(t *testing.T) {
 func TestClockOffsetFollowsAStep(t *testing.T) {
 	var mu sync.Mutex
 	shift := time.Duration(0)
-	srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "alice", Now: func() time.Time {
+	srv, _ := mapboxsim.StartMem(t, mapboxsim.Options{Username: "alice", Clock: clock.Func(func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		return time.Now().Add(shift)
-	}})
+	})})
 	setShift := func(d time.Duration) {
 		mu.Lock()
 		shift = d

@@ -29,7 +29,7 @@
 // tileset is processing, then streams the staged object through SHA-256. A
 // missing object still gives 201; the upload then fails with
 // MissingObjectError, as Mapbox fails it asynchronously. Processing takes
-// Options.ProcessingTime on the server clock (Options.Now; ManualClock
+// Options.ProcessingTime on the server clock (Options.Clock; clock.Manual
 // drives it), progress rises linearly 0 → 1, and the outcome is success
 // unless SetContentOutcome (by SHA-256, first) or SetOutcome (by tileset)
 // named an error message. A failed upload shows complete false and its error.
@@ -47,7 +47,7 @@
 // once the upload has ended (succeeded or failed), 422 "still processing"
 // before, 404 after.
 //
-// Every answer's Date header is the server clock (Options.Now), set when
+// Every answer's Date header is the server clock (Options.Clock), set when
 // the answer is made, so a client can learn a clock that is not its own.
 //
 // The rate limit (Options.RateLimit per RateWindow) is one window for the
@@ -106,7 +106,7 @@
 // validateRecipe. Publish makes a job that stays queued at least
 // QueueTime, then processes for ProcessingTime, one job of a tileset at a
 // time in arrival order, on the server clock: jobs move when a request or
-// an accessor looks (nothing runs in the background), so a ManualClock
+// an accessor looks (nothing runs in the background), so a clock.Manual
 // drives them. A job reads its sources when it starts; a processing job
 // (and a queued one under LockQueued) locks them: 409. A full publish
 // supersedes the queued full publishes of its tileset unless FIFO; at most

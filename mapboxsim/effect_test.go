@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
@@ -22,7 +23,7 @@ import (
 type fixture struct {
 	srv   *mapboxsim.Server
 	store *mapboxsim.MemStorage
-	clock *mapboxsim.ManualClock
+	clock *clock.Manual
 	c     *mapbox.Client
 }
 

@@ -81,7 +81,7 @@ func (s *Server) DropAfterNext(ep mapbox.Endpoint, n int) {
 }
 
 // RateLimitFor answers every authenticated request 429 until d has passed
-// on the server clock (Options.Now), as when another client sharing the
+// on the server clock (Options.Clock), as when another client sharing the
 // account spent its budget: a 429 window. The answers carry
 // X-Rate-Limit-Interval (Options.RateWindow), X-Rate-Limit-Limit
 // (Options.RateLimit, or Mapbox's documented default of 30 when the server

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -28,8 +29,8 @@ type MemOptions struct {
 	Dir string
 	// Bucket is the staging bucket's name (default "tilesyncd-staging").
 	Bucket string
-	// Now is the clock credentials expire by (default time.Now).
-	Now func() time.Time
+	// Clock is the clock credentials expire by (default clock.Real).
+	Clock clock.Clock
 	// MinPartSize is the smallest part but the last that
 	// CompleteMultipartUpload accepts (default 5 MiB, as S3).
 	MinPartSize int64
@@ -85,9 +86,7 @@ func NewMemStorage(o MemOptions) (*MemStorage, error) {
 	if o.Bucket == "" {
 		o.Bucket = "tilesyncd-staging"
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 	if o.MinPartSize <= 0 {
 		o.MinPartSize = 5 << 20
 	}
@@ -160,7 +159,7 @@ func (m *MemStorage) Mint(ctx context.Context, key string, lifetime time.Duratio
 	rand.Read(tok)
 	token := base64.StdEncoding.EncodeToString(tok)
 	m.mu.Lock()
-	m.creds[ak] = memCred{secret: sk, token: token, key: key, expires: m.opts.Now().Add(lifetime)}
+	m.creds[ak] = memCred{secret: sk, token: token, key: key, expires: m.opts.Clock.Now().Add(lifetime)}
 	m.mu.Unlock()
 	return ak, sk, token, nil
 }
@@ -170,7 +169,7 @@ func (m *MemStorage) Mint(ctx context.Context, key string, lifetime time.Duratio
 func (m *MemStorage) ExpireCredentials() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	past := m.opts.Now().Add(-time.Second)
+	past := m.opts.Clock.Now().Add(-time.Second)
 	for ak, c := range m.creds {
 		c.expires = past
 		m.creds[ak] = c

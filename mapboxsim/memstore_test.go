@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
@@ -254,8 +255,8 @@ func TestMemStorageAbortAndTooSmall(t *testing.T) {
 }
 
 func TestMemStorageCredentialChecks(t *testing.T) {
-	clock := mapboxsim.NewManualClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-	m := newMemStorage(t, mapboxsim.MemOptions{Now: clock.Now})
+	clock := clock.NewManual(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	m := newMemStorage(t, mapboxsim.MemOptions{Clock: clock})
 	put := func(c minted, key string) error {
 		_, err := s3Client(m, c, aws.RequestChecksumCalculationWhenSupported).PutObject(context.Background(), &s3.PutObjectInput{
 			Bucket: aws.String(m.Bucket()), Key: aws.String(key), Body: strings.NewReader("data")})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
@@ -17,7 +18,7 @@ import (
 // mtsFixture is a server on a manual clock with the production client.
 type mtsFixture struct {
 	srv   *mapboxsim.Server
-	clock *mapboxsim.ManualClock
+	clock *clock.Manual
 	c     *mapbox.Client
 }
 

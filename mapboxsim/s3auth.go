@@ -73,7 +73,7 @@ func (m *MemStorage) authorize(r *http.Request, key string) *s3Error {
 		return errInvalidAccess
 	case token != c.token:
 		return errInvalidToken
-	case !m.opts.Now().Before(c.expires):
+	case !m.opts.Clock.Now().Before(c.expires):
 		return errExpiredToken
 	case key != c.key:
 		return errAccessDenied

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 )
 
@@ -48,9 +49,10 @@ type Options struct {
 	// BusyStatus is the answer to a create while the tileset is processing:
 	// 409 (default) or 422.
 	BusyStatus int
-	// Now is the server clock (default time.Now): processing and rate
-	// windows follow it, so a test can drive them with a ManualClock.
-	Now func() time.Time
+	// Clock is the server clock (default clock.Real): processing and rate
+	// windows follow it, so a test can drive them with a clock.Manual, or
+	// put Mapbox's clock off this machine's with a clock.Offset.
+	Clock clock.Clock
 	// Logger gets one debug line per request; nil discards.
 	Logger *slog.Logger
 	// MTS configures the Mapbox Tiling Service routes (/tilesets/v1/…).
@@ -108,9 +110,7 @@ func New(o Options) *Server {
 	if o.BusyStatus != http.StatusUnprocessableEntity {
 		o.BusyStatus = http.StatusConflict
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 	s := &Server{
 		opts:            o,
 		log:             o.Logger,
@@ -187,7 +187,7 @@ func (s *Server) SetProcessingTime(d time.Duration) {
 	}
 }
 
-func (s *Server) now() time.Time { return s.opts.Now() }
+func (s *Server) now() time.Time { return s.opts.Clock.Now() }
 
 // writeJSON answers with a JSON body.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -16,17 +16,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 )
 
 var epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func newServer(t *testing.T, o mapboxsim.Options) (*mapboxsim.Server, *mapboxsim.MemStorage, *mapboxsim.ManualClock) {
+func newServer(t *testing.T, o mapboxsim.Options) (*mapboxsim.Server, *mapboxsim.MemStorage, *clock.Manual) {
 	t.Helper()
-	clock := mapboxsim.NewManualClock(epoch)
-	store := newMemStorage(t, mapboxsim.MemOptions{Now: clock.Now})
-	o.Storage, o.Now = store, clock.Now
+	clock := clock.NewManual(epoch)
+	store := newMemStorage(t, mapboxsim.MemOptions{Clock: clock})
+	o.Storage, o.Clock = store, clock
 	if o.Username == "" {
 		o.Username = "alice"
 	}

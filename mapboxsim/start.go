@@ -1,7 +1,5 @@
 package mapboxsim
 
-import "time"
-
 // TB is the part of testing.TB that StartMem uses (declared here so that
 // the demo command, which links this package, does not link testing).
 type TB interface {
@@ -12,15 +10,11 @@ type TB interface {
 }
 
 // StartMem starts a Server on a new MemStorage in tb.TempDir(), the store
-// following the server's clock (o.Now), and closes both when the test ends.
+// following the server's clock (o.Clock), and closes both when the test ends.
 // o.Storage is ignored.
 func StartMem(tb TB, o Options) (*Server, *MemStorage) {
 	tb.Helper()
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
-	store, err := NewMemStorage(MemOptions{Dir: tb.TempDir(), Now: now, Logger: o.Logger})
+	store, err := NewMemStorage(MemOptions{Dir: tb.TempDir(), Clock: o.Clock, Logger: o.Logger})
 	if err != nil {
 		tb.Fatalf("mapboxsim: %v", err)
 	}

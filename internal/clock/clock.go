@@ -66,3 +66,9 @@ func (c *Manual) Set(t time.Time) {
 	defer c.mu.Unlock()
 	c.t = t
 }
+
+// Func is a function as a Clock (a test's clock that steps when it says).
+type Func func() time.Time
+
+// Now calls f.
+func (f Func) Now() time.Time { return f() }
