@@ -222,45 +222,13 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 			return answer{}, fmt.Errorf("mapbox %s: not sent: %w: %w", k.ep, ErrTransient, notSentError{err})
 		}
 	}
-	root := k.root
-	if root == "" {
-		root = "/uploads/v1/" + url.PathEscape(c.username)
-	}
-	path := root + k.path
-	u := *c.base
-	u.RawPath = c.base.EscapedPath() + path
-	u.Path, _ = url.PathUnescape(u.RawPath)
-	q := url.Values{}
-	for key, vs := range k.query {
-		q[key] = vs
-	}
-	q.Set("access_token", string(c.token))
-	u.RawQuery = q.Encode()
-
-	var body io.Reader
-	if k.body != nil {
-		body = bytes.NewReader(k.body)
-	}
-	if k.stream != nil {
-		body = k.stream
-	}
+	path := k.fullPath(c.username)
 	start := time.Now()
 	var conn connWatch
-	req, err := http.NewRequestWithContext(conn.watch(ctx), k.method, u.String(), body)
+	req, err := c.request(conn.watch(ctx), k, path)
 	if err != nil {
-		// Only an invalid method or URL gets here; neither is quoted.
-		return answer{}, &APIError{Endpoint: k.ep, Method: k.method, Path: path, class: ErrInvalid, Message: "cannot build the request",
-			cause: notSentError{errors.New("not sent")}}
+		return answer{}, err
 	}
-	if k.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if k.stream != nil {
-		req.Header.Set("Content-Type", k.contentType)
-		req.ContentLength = k.length // -1: chunked
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Cache-Control", "no-cache")
 
 	var a answer
 	var rl RateLimit
@@ -319,6 +287,53 @@ func (c *Client) do(ctx context.Context, k call) (answer, error) {
 		return a, apiErr
 	}
 	return a, nil
+}
+
+// fullPath is the call's escaped path: below root, or below the Uploads
+// API's /uploads/v1/{username}.
+func (k call) fullPath(username string) string {
+	root := k.root
+	if root == "" {
+		root = "/uploads/v1/" + url.PathEscape(username)
+	}
+	return root + k.path
+}
+
+// request builds the HTTP request of a call to path, the token in its query.
+func (c *Client) request(ctx context.Context, k call, path string) (*http.Request, error) {
+	u := *c.base
+	u.RawPath = c.base.EscapedPath() + path
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	q := url.Values{}
+	for key, vs := range k.query {
+		q[key] = vs
+	}
+	q.Set("access_token", string(c.token))
+	u.RawQuery = q.Encode()
+
+	var body io.Reader
+	if k.body != nil {
+		body = bytes.NewReader(k.body)
+	}
+	if k.stream != nil {
+		body = k.stream
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, u.String(), body)
+	if err != nil {
+		// Only an invalid method or URL gets here; neither is quoted.
+		return nil, &APIError{Endpoint: k.ep, Method: k.method, Path: path, class: ErrInvalid, Message: "cannot build the request",
+			cause: notSentError{errors.New("not sent")}}
+	}
+	if k.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if k.stream != nil {
+		req.Header.Set("Content-Type", k.contentType)
+		req.ContentLength = k.length // -1: chunked
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Cache-Control", "no-cache")
+	return req, nil
 }
 
 // refusal is k.refused's verdict, "" when it has none.

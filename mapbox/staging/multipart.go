@@ -155,7 +155,8 @@ type job struct {
 
 // multipart sends the parts of mp that reuse lacks, then completes the
 // upload. One goroutine reads the file in order into at most Concurrency
-// part buffers; Concurrency workers send them.
+// part buffers; Concurrency workers send them. It is long because the
+// reader and the workers share the buffers, the progress and the first error.
 func (u *upload) multipart(ctx context.Context, mp *Multipart, reuse map[int32]Part, res *Result) error {
 	res.Multipart, res.UploadID, res.PartSize = true, mp.UploadID, mp.PartSize
 	count := int32((mp.Size + mp.PartSize - 1) / mp.PartSize)
