@@ -47,6 +47,8 @@ type Config struct {
 	Rules  []*Rule
 	// Control is the local control endpoint (status, metrics, health).
 	Control Control
+	// Fleet is fleet mode on Redis (fleet.go); nil without a fleet section.
+	Fleet *Fleet
 	// root is the parsed YAML, kept to find the line of a value in later errors.
 	root yaml.Node
 	// Warnings are problems that do not stop tilesyncd (a token file others can
@@ -104,11 +106,14 @@ type Watch struct {
 	// Ignore holds the user's globs; the built-in defaults are always applied too.
 	Ignore  []string
 	ignores []*Glob
+	// Shared: several nodes of the fleet watch this folder (fleet.go).
+	Shared bool
 }
 
 // LoadOptions says what the caller needs of the configuration.
 type LoadOptions struct {
-	// RequireToken makes a missing token an error and resolves Mapbox.Token.
+	// RequireToken makes a missing token an error and resolves Mapbox.Token,
+	// and the fleet's Redis password (Fleet.Password) when there is a fleet.
 	// Commands that never talk to Mapbox (plan) leave it false.
 	RequireToken bool
 	// Getenv reads the environment; nil means os.Getenv.
@@ -132,6 +137,9 @@ func Load(path string, opts LoadOptions) (*Config, error) {
 		if err := cfg.resolveToken(opts.Getenv); err != nil {
 			return nil, err
 		}
+		if err := cfg.resolveFleetPassword(opts.Getenv); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }
@@ -145,6 +153,8 @@ type fileYAML struct {
 	Rules  []ruleYAML  `yaml:"rules"`
 	// Control is in control.go.
 	Control controlYAML `yaml:"control"`
+	// Fleet is in fleet.go.
+	Fleet *fleetYAML `yaml:"fleet"`
 }
 
 type mapboxYAML struct {
@@ -173,6 +183,7 @@ type watchYAML struct {
 	Recursive      *bool    `yaml:"recursive"`
 	FollowLinks    bool     `yaml:"follow_links"`
 	Ignore         []string `yaml:"ignore"`
+	Shared         bool     `yaml:"shared"`
 }
 
 type ruleYAML struct {
@@ -295,6 +306,7 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 		cfg.Rules = append(cfg.Rules, p.rule(i, r))
 	}
 	p.control(cfg, raw.Control, base)
+	p.fleet(cfg, raw, base)
 }
 
 func (p *parser) watch(at string, raw watchYAML, base string) *Watch {

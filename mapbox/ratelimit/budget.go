@@ -88,6 +88,14 @@ type Stats struct {
 	BlockedUntil  time.Time // a 429 or an outage holds every request until then
 	Waiting       int       // requests waiting now
 	OutageBackoff time.Duration
+	// Shared is set by a fleet-wide budget (fleet.Budget): one budget on
+	// Redis for every node on the account; Nodes is how many were alive
+	// when last seen. Fallback: Redis cannot be reached, and this node
+	// spends 1/Nodes of the budget on its own meanwhile (Spacing says so).
+	// A local Budget leaves them zero.
+	Shared   bool
+	Fallback bool
+	Nodes    int
 }
 
 // NewBudget spaces requests for perMinute requests a minute until the
