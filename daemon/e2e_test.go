@@ -229,7 +229,7 @@ func TestReportedShapefileSizeLimit(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	testkit.WaitFor(t, "both shapefiles uploaded", time.Minute, func() bool {
+	testkit.WaitFor(t, "both shapefiles uploaded", 3*time.Minute, func() bool { // two 140 MB zips under -race
 		return d.Syncer().Stats().Uploaded.Load() == 2 || d.Intake().Stats().Refused.Load() > 0
 	})
 	if st := d.Syncer().Stats(); d.Intake().Stats().Refused.Load() != 0 || st.Uploaded.Load() != 2 {
