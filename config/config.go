@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tilesyncd/tilesyncd/internal/bwlimit"
 )
 
 // Defaults, used where the file says nothing.
@@ -49,6 +51,8 @@ type Config struct {
 	Control Control
 	// Fleet is fleet mode on Redis (fleet.go); nil without a fleet section.
 	Fleet *Fleet
+	// Notify are the endpoints told of uploads, failures and health (notify.go).
+	Notify []*Notify
 	// root is the parsed YAML, kept to find the line of a value in later errors.
 	root yaml.Node
 	// Warnings are problems that do not stop tilesyncd (a token file others can
@@ -84,6 +88,14 @@ type Mapbox struct {
 	// to be created (a job held back by an outage or a refused token) are
 	// staged again first.
 	StagedMaxAge time.Duration
+	// PublishesPerMinute and MTSMaxQueued bound MTS publishes (mts.go).
+	PublishesPerMinute, MTSMaxQueued int
+	// CleanupCompletedAfter: the daemon deletes the account's completed
+	// upload statuses older than this from Mapbox's list (cleanup.go); 0: off.
+	CleanupCompletedAfter time.Duration
+	// BandwidthLimit caps what staging sends per second, by a weekly
+	// timetable or always (bandwidth.go); the zero Schedule: no cap.
+	BandwidthLimit bwlimit.Schedule
 }
 
 // State is where tilesyncd keeps its memory.
@@ -155,6 +167,8 @@ type fileYAML struct {
 	Control controlYAML `yaml:"control"`
 	// Fleet is in fleet.go.
 	Fleet *fleetYAML `yaml:"fleet"`
+	// Notify is in notify.go.
+	Notify []notifyYAML `yaml:"notify"`
 }
 
 type mapboxYAML struct {
@@ -168,6 +182,13 @@ type mapboxYAML struct {
 	ParallelParts     *int   `yaml:"parallel_parts"`
 	RequestsPerMinute *int   `yaml:"requests_per_minute"`
 	StagedMaxAge      string `yaml:"staged_max_age"`
+	// PublishesPerMinute and MTSMaxQueued are in mts.go.
+	PublishesPerMinute *int `yaml:"publishes_per_minute"`
+	MTSMaxQueued       *int `yaml:"mts_max_queued"`
+	// CleanupCompletedAfter is in cleanup.go.
+	CleanupCompletedAfter string `yaml:"cleanup_completed_after"`
+	// BandwidthLimit is in bandwidth.go.
+	BandwidthLimit string `yaml:"bandwidth_limit"`
 }
 
 type stateYAML struct {
@@ -192,6 +213,12 @@ type ruleYAML struct {
 	Tileset string `yaml:"tileset"`
 	Name    string `yaml:"name"`
 	Skip    bool   `yaml:"skip"`
+	// Target and the MTS keys are in mts.go.
+	Target      string `yaml:"target"`
+	Recipe      string `yaml:"recipe"`
+	Source      string `yaml:"source"`
+	Layer       string `yaml:"layer"`
+	Incremental bool   `yaml:"incremental"`
 }
 
 // Parse decodes and normalises a configuration read from r. name is the file's
@@ -282,6 +309,8 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 		}
 	}
 	m.StagedMaxAge = p.duration("mapbox.staged_max_age", raw.Mapbox.StagedMaxAge, DefaultStagedMaxAge, time.Second)
+	p.cleanup(cfg, raw.Mapbox)
+	p.bandwidth(cfg, raw.Mapbox)
 
 	if raw.State.Path != "" {
 		cfg.State.Path = absPath(base, raw.State.Path)
@@ -305,8 +334,10 @@ func (p *parser) normalise(cfg *Config, raw *fileYAML, base string) {
 	for i, r := range raw.Rules {
 		cfg.Rules = append(cfg.Rules, p.rule(i, r))
 	}
+	p.mts(cfg, raw, base)
 	p.control(cfg, raw.Control, base)
 	p.fleet(cfg, raw, base)
+	p.notify(cfg, raw.Notify)
 }
 
 func (p *parser) watch(at string, raw watchYAML, base string) *Watch {

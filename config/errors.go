@@ -148,7 +148,7 @@ var (
 	yamlLineRe    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 	unknownKeyRe  = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
 	yamlTypeNames = map[string]string{"fileYAML": "the top level", "mapboxYAML": "mapbox", "stateYAML": "state",
-		"watchYAML": "a watch folder", "ruleYAML": "a rule", "fleetYAML": "fleet"}
+		"watchYAML": "a watch folder", "ruleYAML": "a rule", "fleetYAML": "fleet", "notifyYAML": "a notify entry"}
 )
 
 // yamlError turns yaml.v3's errors into file:line: errors, one per problem.

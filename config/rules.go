@@ -16,6 +16,8 @@ type Rule struct {
 	Tileset string // template of the tileset ID
 	Name    string // template of the display name
 	Skip    bool   // matching files are never uploaded
+	// MTS is set for a rule with target: mts (mts.go); nil: the Uploads API.
+	MTS *MTSRule
 
 	glob    *Glob
 	re      *regexp.Regexp
@@ -84,6 +86,8 @@ type Target struct {
 	Rule    *Rule
 	Tileset string // a valid tileset ID, "{username}.{name}"
 	Name    string // display name, at most 64 characters
+	// MTS is where an MTS rule sends the file (mts.go); nil for the Uploads API.
+	MTS *MTSTarget
 }
 
 // Target returns the first rule matching rel (slash-separated, relative to w)
@@ -105,6 +109,7 @@ func (c *Config) Target(w *Watch, rel string) (Target, bool) {
 		_, name, _ := strings.Cut(r.tileset.render(vars.get), ".")
 		t.Tileset = c.Mapbox.Username + "." + TilesetName(name)
 		t.Name = DisplayName(r.name.render(vars.get))
+		t.MTS = r.MTS.target(c.Mapbox.Username, t.Tileset, vars.get)
 		return t, true
 	}
 	return Target{}, false

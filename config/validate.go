@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 			p.errorf("state.path", "%s lies inside watch[%d] (%s): keep the database out of watched folders", c.State.Path, i, w.Path)
 		}
 	}
+	c.loadRecipes(p)
 	if c.Mapbox.TokenFile != "" {
 		if fi, err := os.Stat(c.Mapbox.TokenFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			c.Warnings = append(c.Warnings, (&Error{File: p.file, Line: p.line("mapbox.token_file"), Path: "mapbox.token_file",

@@ -19,6 +19,8 @@ import (
 //     reads the global history, the daemon the others). (History limits are not
 //     checked: a smaller limit in a new configuration applies from the next
 //     append on, it does not make an older file invalid.)
+//   - the notification outbox, when it exists, holds well-formed entries
+//     (outbox.go).
 //
 // Open runs it (a violation there is ErrCorrupt); tests run it after every
 // scenario. It reads the whole database.
@@ -43,6 +45,7 @@ func (s *Store) Check() error {
 		}
 		checkJobs(tx, fail)
 		checkRecords(tx, fail)
+		checkOutbox(tx, fail)
 		return nil
 	})
 	if err != nil {

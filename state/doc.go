@@ -76,6 +76,8 @@
 //	history              uint64 seq → HistoryEntry (global, keys consecutive)
 //	history_by_tileset   tileset NUL seq → HistoryEntry
 //	history_by_file      watch NUL path NUL seq → HistoryEntry
+//	outbox               target NUL seq → OutboxEntry (notifications to deliver;
+//	                     made on first use, so no schema change: outbox.go)
 //
 // The file index's pages are split 90% full (bbolt's default 50% doubled
 // the file): 100,000 files take about 34 MB (52 MB as JSON), recorded at

@@ -70,6 +70,7 @@ var (
 	bucketHistory     = []byte("history")
 	bucketHistByTS    = []byte("history_by_tileset")
 	bucketHistByFile  = []byte("history_by_file")
+	bucketOutbox      = []byte("outbox") // made on first use, not in allBucketsCurrent: see outbox.go
 	keySchema         = []byte("schema")
 	allBucketsCurrent = [][]byte{bucketMeta, bucketFiles, bucketTilesets, bucketJobs, bucketJobsByTS,
 		bucketHistory, bucketHistByTS, bucketHistByFile}

@@ -75,6 +75,21 @@
 // part) plus the parts reused, at most every MiB or 250 ms and once at the
 // end; it never goes back. The hooks are never called concurrently.
 //
+// # Bandwidth
+//
+// Options.BandwidthLimit caps the bytes per second a Stager sends: a rate,
+// or a weekly timetable in the manner of rclone's --bwlimit (package
+// internal/bwlimit). One token bucket (golang.org/x/time/rate) per Stager
+// is shared by every part in flight of every Stage call at once. Request
+// bodies are read in chunks of a tenth of a second's worth (1 to 64 KiB),
+// each handed to the transport once the bucket grants it, so a 16 MiB part
+// goes as a steady stream, and a slow rate does not leave a connection idle
+// long enough for S3 to drop it. The timetable's changes apply from the
+// next chunk on; BandwidthLimit tells the limit in force and until when,
+// SetBandwidthLimit replaces it. Only request bodies count (not headers,
+// nor answers), and a part the SDK sends again counts again.
+// BenchmarkBandwidthCap measures a 512 MiB staging under a 20 MiB/s cap.
+//
 // # Caveats
 //
 //   - A part is checked against the file by its ETag only where S3 makes the

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tilesyncd/tilesyncd/internal/bwlimit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 )
 
@@ -75,6 +76,10 @@ type Options struct {
 	// Logger receives the staging decisions (new upload, resumed, started
 	// over, completed); nil discards them.
 	Logger *slog.Logger
+	// BandwidthLimit caps the bytes per second the Stager sends, shared by
+	// every part in flight of every Stage call at once; the zero Schedule
+	// sends at full speed. See bandwidth.go, and SetBandwidthLimit.
+	BandwidthLimit bwlimit.Schedule
 }
 
 // Stager stages files to S3 with Mapbox's temporary credentials. A Stager is
@@ -89,6 +94,7 @@ type Stager struct {
 	httpClient  HTTPClient
 	retries     int
 	log         *slog.Logger
+	bw          *bandwidth
 }
 
 // New returns a Stager with opts filled with defaults. It fails, wrapping
@@ -121,6 +127,7 @@ func New(opts Options) (*Stager, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.bw = newBandwidth(opts.BandwidthLimit, s.log)
 	return s, nil
 }
 
@@ -158,7 +165,7 @@ func (s *Stager) client(creds mapbox.Credentials) *s3.Client {
 	o := s3.Options{
 		Region:      Region,
 		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
-		HTTPClient:  countingClient{s.httpClient},
+		HTTPClient:  throttledClient{inner: countingClient{s.httpClient}, bw: s.bw},
 	}
 	if s.endpoint != "" {
 		o.BaseEndpoint = aws.String(s.endpoint)
