@@ -54,7 +54,8 @@ func (in *Intake) removed(key state.FileKey) error {
 
 // resendOthers returns the files other than key that the rules send to
 // tileset, each marked to be read again, unless one of them holds what the
-// tileset will hold (then none).
+// tileset will hold (then only such holders recorded as superseded, so
+// that their records say what the tileset holds).
 func (in *Intake) resendOthers(key state.FileKey, tileset string) ([]state.FileKey, error) {
 	held, _, err := in.store.Destined(tileset)
 	if err != nil {
@@ -70,9 +71,25 @@ func (in *Intake) resendOthers(key state.FileKey, tileset string) ([]state.FileK
 	if err != nil {
 		return nil, err
 	}
+	var holders []state.FileKey
+	for _, o := range others {
+		if o.SHA256 != held {
+			continue
+		}
+		// Another file holds the content: the tileset keeps it. A holder
+		// recorded as having lost to the removed file is read again, so
+		// that its record follows (it joins the job, or is unchanged).
+		if o.Outcome == state.OutcomeSuperseded && in.watchOf(o.Key.Watch) != nil {
+			o.ModTime, o.Outcome = 0, ""
+			if err := in.store.PutFile(o); err != nil {
+				return nil, err
+			}
+			holders = append(holders, o.Key)
+		}
+	}
 	for _, o := range others {
 		if o.SHA256 == held {
-			return nil, nil // another file holds the content: nothing changes
+			return holders, nil
 		}
 	}
 	var keys []state.FileKey
