@@ -2,8 +2,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,12 +65,6 @@ type MTSTarget struct {
 	Incremental bool
 }
 
-// RecipeSHA256 is the hex SHA-256 of the rendered recipe.
-func (t *MTSTarget) RecipeSHA256() string {
-	sum := sha256.Sum256(t.Recipe)
-	return hex.EncodeToString(sum[:])
-}
-
 // HasMTS reports whether any rule sends files to MTS.
 func (c *Config) HasMTS() bool {
 	for _, r := range c.Rules {
@@ -113,9 +105,12 @@ func (p *parser) mtsRule(cfg *Config, i int, raw ruleYAML, r *Rule, base string)
 	at := fmt.Sprintf("rules[%d]", i)
 	switch strings.TrimSpace(raw.Target) {
 	case "", TargetUploads:
-		for key, set := range map[string]bool{"recipe": raw.Recipe != "", "source": raw.Source != "", "layer": raw.Layer != "", "incremental": raw.Incremental} {
-			if set {
-				p.errorf(at+"."+key, "is only for a rule with target: mts")
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"recipe", raw.Recipe != ""}, {"source", raw.Source != ""}, {"layer", raw.Layer != ""}, {"incremental", raw.Incremental}} {
+			if k.set {
+				p.errorf(at+"."+k.key, "is only for a rule with target: mts")
 			}
 		}
 		return
@@ -237,4 +232,26 @@ func canonicalJSON(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+}
+
+// RecipeFiles lists the recipe files of the MTS rules (a recipe edited
+// changes what their files publish: the daemon reloads on it).
+func (c *Config) RecipeFiles() []string {
+	var out []string
+	for _, r := range c.Rules {
+		if r.MTS != nil && r.MTS.RecipeFile != "" && !slices.Contains(out, r.MTS.RecipeFile) {
+			out = append(out, r.MTS.RecipeFile)
+		}
+	}
+	return out
+}
+
+// HasUploads reports whether any rule sends files through the Uploads API.
+func (c *Config) HasUploads() bool {
+	for _, r := range c.Rules {
+		if r.MTS == nil && !r.Skip {
+			return true
+		}
+	}
+	return false
 }

@@ -9,7 +9,8 @@ import (
 
 // Validate checks what needs the filesystem: every watch folder exists and is
 // a folder, none lies inside another, and the state database lies outside all
-// of them (tilesyncd would otherwise watch its own database). It also warns
+// of them (tilesyncd would otherwise watch its own database); it reads and
+// checks each MTS rule's recipe (recipe.go). It also warns
 // when the token file can be read by other users. Errors name file and line.
 func (c *Config) Validate() error {
 	p := &parser{file: displayName(c.File), root: c.root}
