@@ -22,6 +22,10 @@ import (
 // Requests that move files forward (credentials, create) go before polling
 // (list, status, delete) when both wait, but a poll is never passed over more
 // than fairness times in a row, so polling is not starved either.
+// Housekeeping requests (a context marked by Housekeeping: the cleanup of
+// Mapbox's upload list) come last: one goes only when nothing else waits
+// and the slot before it went unused, so they never take more than every
+// other slot, one at a time (housekeeping.go).
 //
 // A Budget needs no goroutine of its own: waiters are woken by a timer. Its
 // zero value is not usable; call NewBudget.
@@ -39,7 +43,7 @@ type Budget struct {
 	outageDelay time.Duration // the current shared backoff
 	minOutage   time.Duration
 	maxOutage   time.Duration
-	waiting     [2][]*waiter // by priority
+	waiting     [3][]*waiter // by priority
 	passedOver  int          // polls passed over in a row
 	timer       *time.Timer
 	timerAt     time.Time
@@ -50,6 +54,8 @@ type Budget struct {
 const (
 	forward = 0 // credentials, create: moves a file forward
 	polling = 1 // list, status, delete
+	// housekeeping: a context marked by Housekeeping; only when nothing else waits
+	housekeeping = 2
 )
 
 const (
@@ -81,7 +87,7 @@ type waiter struct {
 type Stats struct {
 	Granted       int64
 	RateLimited   int64         // 429 answers seen
-	Waited        time.Duration // total time requests spent waiting at the gate
+	Waited        time.Duration // total time requests spent waiting at the gate (not housekeeping's)
 	Spacing       time.Duration // current spacing between requests
 	Limit         int           // requests per Window in force
 	Window        time.Duration
@@ -122,7 +128,10 @@ func spacingFor(n int, window time.Duration) time.Duration {
 	return time.Duration(float64(window) / float64(n) * (1 + margin))
 }
 
-func priorityOf(ep mapbox.Endpoint) int {
+func priorityOf(ctx context.Context, ep mapbox.Endpoint) int {
+	if IsHousekeeping(ctx) {
+		return housekeeping
+	}
 	if Forward(ep) {
 		return forward
 	}
@@ -134,16 +143,18 @@ func priorityOf(ep mapbox.Endpoint) int {
 func (b *Budget) Wait(ctx context.Context, ep mapbox.Endpoint) error {
 	start := time.Now()
 	w := &waiter{granted: make(chan struct{})}
-	p := priorityOf(ep)
+	p := priorityOf(ctx, ep)
 	b.mu.Lock()
 	b.waiting[p] = append(b.waiting[p], w)
 	b.dispatch()
 	b.mu.Unlock()
 	select {
 	case <-w.granted:
-		b.mu.Lock()
-		b.stats.Waited += time.Since(start)
-		b.mu.Unlock()
+		if p != housekeeping { // it waits by design: not a sign of pressure
+			b.mu.Lock()
+			b.stats.Waited += time.Since(start)
+			b.mu.Unlock()
+		}
 		return nil
 	case <-ctx.Done():
 		b.mu.Lock()
@@ -178,6 +189,9 @@ func (b *Budget) dispatch() {
 		}
 		now := time.Now()
 		at := latest(b.next, b.rateBlock, b.outageBlock)
+		if p == housekeeping {
+			at = latest(at, b.next.Add(b.spacing)) // the slot before it went unused
+		}
 		if now.Before(at) {
 			b.arm(at)
 			return
@@ -199,8 +213,10 @@ func (b *Budget) dispatch() {
 // pick returns the priority whose first waiter goes next, or -1.
 func (b *Budget) pick() int {
 	switch {
-	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0:
+	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0 && len(b.waiting[housekeeping]) == 0:
 		return -1
+	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0:
+		return housekeeping
 	case len(b.waiting[forward]) == 0:
 		return polling
 	case len(b.waiting[polling]) > 0 && b.passedOver >= fairness:
@@ -294,7 +310,7 @@ func (b *Budget) Stats() Stats {
 		s.Limit, s.Window = b.perMinute, time.Minute
 	}
 	s.BlockedUntil = latest(b.rateBlock, b.outageBlock)
-	s.Waiting = len(b.waiting[0]) + len(b.waiting[1])
+	s.Waiting = len(b.waiting[forward]) + len(b.waiting[polling]) + len(b.waiting[housekeeping])
 	s.OutageBackoff = b.outageDelay
 	return s
 }

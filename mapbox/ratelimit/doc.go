@@ -19,6 +19,7 @@ type Limiter interface {
 	// returns ctx's error and takes no slot). The endpoint sets the
 	// priority: requests that move a file forward (credentials, create) go
 	// before polls (list, status, delete) when both wait; see Forward.
+	// A context marked by Housekeeping waits behind both.
 	Wait(ctx context.Context, ep mapbox.Endpoint) error
 	// Observe learns from one API exchange once it has ended: the
 	// account's limit from its headers, a 429's reset, an outage.
