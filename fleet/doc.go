@@ -7,8 +7,8 @@
 // # What it gives
 //
 // Open joins the fleet: it connects (redis:// or rediss://), pings, and
-// registers the node with a heartbeat renewed in the background; Nodes and
-// Info report the fleet (for `tilesyncd check` and status).
+// registers the node with a heartbeat renewed in the background; Nodes,
+// Info and Leases report the fleet (for `tilesyncd check` and status).
 //
 // Fleet.Budget is a ratelimit.Limiter shared by every node: each request
 // takes a slot from one GCRA limiter on Redis (github.com/go-redis/redis_rate,
