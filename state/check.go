@@ -20,7 +20,8 @@ import (
 //     checked: a smaller limit in a new configuration applies from the next
 //     append on, it does not make an older file invalid.)
 //   - the notification outbox, when it exists, holds well-formed entries
-//     (outbox.go).
+//     (outbox.go);
+//   - the paused folders' record, when it exists, decodes (paused.go).
 //
 // Open runs it (a violation there is ErrCorrupt); tests run it after every
 // scenario. It reads the whole database.
@@ -46,6 +47,7 @@ func (s *Store) Check() error {
 		checkJobs(tx, fail)
 		checkRecords(tx, fail)
 		checkOutbox(tx, fail)
+		checkPaused(tx, fail)
 		return nil
 	})
 	if err != nil {

@@ -68,7 +68,8 @@
 // there is one per watched file, and each Open and sync --once decodes them
 // all); keys are ordered for prefix scans.
 //
-//	meta                 "schema" → uint64 big-endian
+//	meta                 "schema" → uint64 big-endian; "paused" → JSON array of
+//	                     the paused watch folders (paused.go; absent: none)
 //	files                watch NUL path → FileRecord (binary)
 //	tilesets             tileset ID → TilesetRecord (last successful upload)
 //	jobs                 uint64 ID (bucket sequence) → Job; key order is queue order

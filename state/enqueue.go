@@ -13,6 +13,11 @@ type NewJob struct {
 	Source  FileKey
 	SHA256  string
 	Size    int64
+	// Target, SourceID and Recipe are the job's (Job); zero for the
+	// Uploads API. For an MTS job SHA256 is MTSContentHash.
+	Target   string
+	SourceID string
+	Recipe   []byte
 	// File, if not nil, is stored in the same transaction, so the file index
 	// never says "queued" without a job or the reverse. Its Key and SHA256
 	// are taken from Source and SHA256. Its Outcome becomes pending, or
@@ -151,6 +156,7 @@ func (t *txn) enqueue(nj NewJob) (EnqueueResult, error) {
 		ID: id, Tileset: nj.Tileset, Name: nj.Name, Source: nj.Source,
 		SHA256: nj.SHA256, Size: nj.Size, Stage: StageQueued,
 		CreatedAt: t.now, UpdatedAt: t.now,
+		Target: nj.Target, SourceID: nj.SourceID, Recipe: nj.Recipe,
 	}
 	return res, t.putJob(res.Job)
 }

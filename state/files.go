@@ -229,7 +229,7 @@ func (s *Store) Adopt(rec FileRecord) error {
 				return fmt.Errorf("tileset %s has job %d %s: %w", rec.Tileset, j.ID, j.Stage, ErrInvalidTransition)
 			}
 		}
-		ts := TilesetRecord{SHA256: rec.SHA256, UploadID: "adopted", Time: t.now, Source: rec.Key}
+		ts := TilesetRecord{SHA256: rec.SHA256, UploadID: AdoptedUploadID, Time: t.now, Source: rec.Key}
 		if err := putJSON(t.b(bucketTilesets), []byte(rec.Tileset), ts); err != nil {
 			return err
 		}

@@ -185,7 +185,7 @@ func (s *Store) Progress(id uint64, progress float64) (Job, error) {
 func (s *Store) Done(id uint64) (Job, error) {
 	return s.transition(id, "mark done", []Stage{StageProcessing}, func(t *txn, j *Job) error {
 		j.Stage, j.Progress = StageDone, 1
-		rec := TilesetRecord{SHA256: j.SHA256, UploadID: j.UploadID, Time: t.now, Source: j.Source}
+		rec := TilesetRecord{SHA256: j.SHA256, UploadID: j.UploadID, Time: t.now, Source: j.Source, Recipe: recipeHashOf(*j)}
 		if err := putJSON(t.b(bucketTilesets), []byte(j.Tileset), rec); err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (s *Store) Done(id uint64) (Job, error) {
 			return err
 		}
 		return t.addHistory(HistoryEntry{Tileset: j.Tileset, Source: j.Source, SHA256: j.SHA256,
-			UploadID: j.UploadID, JobID: j.ID, Outcome: OutcomeUploaded})
+			UploadID: j.UploadID, JobID: j.ID, Outcome: OutcomeUploaded, Target: j.Target, CU: j.CU, Warnings: j.Warnings})
 	})
 }
 
@@ -303,7 +303,8 @@ func (s *Store) Retry(id uint64) (Job, error) {
 			}
 		}
 		*j = Job{ID: j.ID, Tileset: j.Tileset, Name: j.Name, Source: j.Source, SHA256: j.SHA256,
-			Size: j.Size, Joined: j.Joined, Stage: StageQueued, CreatedAt: j.CreatedAt}
+			Size: j.Size, Joined: j.Joined, Stage: StageQueued, CreatedAt: j.CreatedAt,
+			Target: j.Target, SourceID: j.SourceID, Recipe: j.Recipe}
 		return t.setFileOutcome(*j, OutcomePending, "")
 	})
 }

@@ -82,11 +82,14 @@ func (s *Store) InFlight() ([]Job, error) {
 // moves with StartStaging), and retry-wait jobs whose NextAttempt has passed
 // (moved with Resume). It reads only as far into the queue as it must.
 func (s *Store) Next(now time.Time, n int) ([]Job, error) {
-	return s.NextDue(n, func(j Job) bool { return !j.NextAttempt.After(now) })
+	return s.NextDue(n, func(j Job) bool { return j.Stage == StageQueued || !j.NextAttempt.After(now) })
 }
 
-// NextDue is Next with the caller deciding which retry-wait jobs are due
-// (the syncer keeps their deadlines on the monotonic clock).
+// NextDue is Next with the caller deciding which jobs may start: due is
+// asked about each retry-wait job and each queued job whose tileset has
+// nothing in flight (the syncer keeps retry deadlines on the monotonic
+// clock, and holds the jobs of paused folders); a job it refuses does not
+// count toward n.
 func (s *Store) NextDue(n int, due func(Job) bool) ([]Job, error) {
 	var out []Job
 	err := s.view(func(tx *bolt.Tx) error {
@@ -102,7 +105,7 @@ func (s *Store) NextDue(n int, due func(Job) bool) ([]Job, error) {
 					out = append(out, j)
 				}
 			case StageQueued:
-				if !tilesetBusy(tx, j.Tileset) {
+				if !tilesetBusy(tx, j.Tileset) && due(j) {
 					out = append(out, j)
 				}
 			}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -122,6 +123,9 @@ type TilesetRecord struct {
 	UploadID string    `json:"upload_id"`
 	Time     time.Time `json:"time"`
 	Source   FileKey   `json:"source"`
+	// Recipe is, for an MTS tileset, the hex SHA-256 of the recipe it was
+	// published with (RecipeHash); "" for the Uploads API.
+	Recipe string `json:"recipe,omitempty"`
 }
 
 // Credentials are the temporary S3 credentials Mapbox handed out for staging.
@@ -213,6 +217,18 @@ type Job struct {
 	UploadCreatedAt time.Time `json:"upload_created_at,omitzero"`
 	Progress        float64   `json:"progress,omitempty"`
 	ProgressAt      time.Time `json:"progress_at,omitzero"`
+
+	// Target is where the job goes: "" the Uploads API (every job of an
+	// older database), TargetMTS the Mapbox Tiling Service (mts.go). An MTS
+	// job stages by replacing tileset source SourceID with the file's
+	// converted bytes, and creates by publishing with Recipe (rendered);
+	// its SHA256 is MTSContentHash of both, its UploadID the publish job's.
+	Target   string          `json:"target,omitempty"`
+	SourceID string          `json:"source_id,omitempty"`
+	Recipe   json.RawMessage `json:"recipe,omitempty"`
+	// CU and Warnings are what Mapbox reported of the finished MTS job.
+	CU       float64  `json:"cu,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // String describes the job without secrets.
@@ -239,4 +255,10 @@ type HistoryEntry struct {
 	JobID    uint64    `json:"job_id,omitempty"`
 	Outcome  Outcome   `json:"outcome"`
 	Message  string    `json:"message,omitempty"`
+	// Target, CU and Warnings: for an MTS publish, TargetMTS, the compute
+	// units Mapbox billed and its warnings ("W201 …"); UploadID is then the
+	// publish job's ID.
+	Target   string   `json:"target,omitempty"`
+	CU       float64  `json:"cu,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
