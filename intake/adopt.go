@@ -53,7 +53,7 @@ func (in *Intake) Adopt(ctx context.Context, w *config.Watch, rel string) (tiles
 	if d.Action != plan.Upload {
 		return "", fmt.Errorf("not a file tilesyncd would upload (%s: %s)", d.Action, d.Reason)
 	}
-	sendPath, sha, _, err := in.content(ctx, abs)
+	sendPath, sha, _, _, err := in.contentFor(ctx, abs, d)
 	if err != nil {
 		return "", err
 	}

@@ -140,6 +140,9 @@ func (in *Intake) SendPath(ctx context.Context, j state.Job) (string, error) {
 		base = w.Path
 	}
 	abs := filepath.Join(base, filepath.FromSlash(j.Source.Path))
+	if j.Target == state.TargetMTS {
+		return in.mtsSendPath(ctx, j, abs)
+	}
 	if !strings.EqualFold(filepath.Ext(abs), ".shp") {
 		return abs, nil
 	}

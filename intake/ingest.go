@@ -191,6 +191,9 @@ func (in *Intake) ingestDecided(ctx context.Context, w *config.Watch, d plan.Dec
 	if d.Action != plan.Upload {
 		return in.notUploaded(in.log.With("path", abs), key, d, sig, rec, known)
 	}
+	if skip, err := in.mtsSkip(d, sig, rec, &known); err != nil || skip {
+		return err // an MTS file refused for these bytes, or the state's error
+	}
 	if known && sig.matches(rec) && rec.Tileset == d.Tileset {
 		switch rec.Outcome {
 		case state.OutcomeUploaded, state.OutcomeUnchanged, state.OutcomePending, state.OutcomeFailed, state.OutcomeSuperseded:
@@ -202,10 +205,13 @@ func (in *Intake) ingestDecided(ctx context.Context, w *config.Watch, d plan.Dec
 	}
 
 	log := in.log.With("path", abs) // past the cheap skip: worth its allocation
-	sendPath, sha, size, err := in.content(ctx, abs)
+	sendPath, sha, size, mj, err := in.contentFor(ctx, abs, d)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err() // stopping: not a file that cannot be read
+		}
+		if errors.Is(err, errRefused) {
+			return in.refuseConversion(key, d, sig, err)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // gone: its removal is reported
@@ -223,6 +229,7 @@ func (in *Intake) ingestDecided(ctx context.Context, w *config.Watch, d plan.Dec
 	// queue drains, in the transaction that queues: content put back while
 	// newer content is in flight is queued behind it, not skipped.
 	res, err := in.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size,
+		Target: mj.target, SourceID: mj.sourceID, Recipe: mj.recipe,
 		File: &newRec, SkipHeld: true, LosesTo: func(other state.FileKey) bool { return in.changedLater(other, mine) }})
 	if err != nil {
 		return err

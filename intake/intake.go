@@ -41,6 +41,7 @@ type Intake struct {
 	retryMax time.Duration
 	queued   func()
 	watches  map[string]*config.Watch // by path
+	hasMTS   bool                     // some rule targets MTS (mts.go)
 
 	again   chan struct{} // ReadAgain added to rereads
 	mu      sync.Mutex
@@ -64,7 +65,7 @@ func New(opts Options) (*Intake, error) {
 	}
 	in := &Intake{cfg: opts.Config, store: opts.Store, log: opts.Logger, spool: opts.SpoolDir,
 		retryMin: opts.RetryMin, retryMax: opts.RetryMax, queued: opts.Queued,
-		watches: opts.Config.WatchByPath(), again: make(chan struct{}, 1)}
+		watches: opts.Config.WatchByPath(), hasMTS: opts.Config.HasMTS(), again: make(chan struct{}, 1)}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
@@ -117,7 +118,7 @@ func (in *Intake) CleanSpool() {
 	}
 	needed := map[string]bool{}
 	_ = in.store.Jobs(state.JobFilter{}, func(j state.Job) error {
-		needed[j.SHA256+".zip"] = true
+		needed[j.SHA256+".zip"], needed[j.SHA256+mtsSpoolExt] = true, true
 		return nil
 	})
 	for _, e := range entries {
@@ -130,4 +131,5 @@ func (in *Intake) CleanSpool() {
 // Done lets go of what a job's sending needed: a shapefile's zip.
 func (in *Intake) Done(j state.Job) {
 	in.removeSpool(filepath.Join(in.spool, j.SHA256+".zip"), "")
+	in.removeSpool(filepath.Join(in.spool, j.SHA256+mtsSpoolExt), "")
 }

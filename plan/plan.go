@@ -49,6 +49,15 @@ type Decision struct {
 	Reason  string `json:"reason,omitempty"`
 	Format  string `json:"format,omitempty"`
 	Size    int64  `json:"size"`
+	// Target is "mts" for a file an MTS rule sends ("" for the Uploads
+	// API), with the tileset source it replaces and the recipe file; MTS
+	// is that rule's rendered target, and Conversion what `tilesyncd plan`
+	// found converting the file (mts.go).
+	Target     string            `json:"target,omitempty"`
+	SourceID   string            `json:"source_id,omitempty"`
+	Recipe     string            `json:"recipe,omitempty"`
+	Conversion *Conversion       `json:"conversion,omitempty"`
+	MTS        *config.MTSTarget `json:"-"`
 	// Info is the file's stat from the walk (Walk sets it for files, following
 	// a link to a file), so that a caller need not stat it again.
 	Info fs.FileInfo `json:"-"`
@@ -113,6 +122,9 @@ func decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 	d.Tileset, d.Name = target.Tileset, target.Name
 	f, refusal := format.Check(base, size)
 	d.Format = f.Name
+	if target.MTS != nil {
+		refusal = d.mts(target.MTS, f, size, refusal)
+	}
 	if refusal == "" {
 		refusal = checkShapefile(w, abs, base, size, siblings)
 	}
