@@ -23,6 +23,10 @@
 // answer, or a request that never left) clears the intent. The same bytes
 // are never uploaded twice, and an older upload is never taken for a newer.
 //
+// A paused watch folder's jobs are not started (SetPaused, pause.go): they
+// queue, and go once it resumes; what is already being sent finishes, and
+// processing uploads are still polled. The pause is kept in the state.
+//
 // One poller watches every processing upload with one list request (up to 100
 // uploads an answer), asking for a single upload only when the list does not
 // cover it. Its pace adapts: soon after a create, then backing off, and slower
@@ -32,9 +36,25 @@
 // rate, holds everything after a 429 until the reset, and puts every request
 // behind one shared backoff while the API is unreachable.
 //
+// In fleet mode, a job of a watch folder marked shared first claims its
+// tileset from the fleet (Coordinator, shared.go): one node works on a
+// tileset at a time, content the fleet's ledger shows the tileset holds is
+// not sent, a create is announced (a fenced intent) before it is sent, and
+// a node taking over a dead node's tileset resolves that intent through
+// Mapbox's list first. Without the fleet's Redis such jobs wait.
+//
 // Errors are handled by class (mapbox's sentinels): transient ones back off
 // per job with jitter, persisted; a busy tileset waits; expired staging
 // credentials are replaced; a token that is refused stops all sending, loudly,
 // and keeps the queue; invalid requests and processing failures are permanent
 // for those bytes, reported, and not retried until the file changes.
+//
+// A job of an MTS rule (state.Job.Target) goes to the Mapbox Tiling
+// Service's target (mts.go) with the same stages and the same guarantees:
+// staging replaces its tileset source with the converted bytes intake made;
+// creating makes sure of the tileset and its recipe and publishes, the
+// intent recorded first and a lost answer found among the tileset's jobs;
+// polling reads each publish job. Publishes go one at a time through their
+// own budget (2 a minute), and wait while mapbox.mts_max_queued of them
+// are queued at Mapbox.
 package syncer

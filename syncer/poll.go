@@ -116,10 +116,10 @@ func (s *Syncer) poll(ctx context.Context) error {
 // listGap is the least time between two list requests now.
 func (s *Syncer) listGap() time.Duration {
 	if s.budget != nil && s.budget.ForwardWaiting() > 0 {
-		return s.pace.BusyGap
+		return s.busyGap() // pace_fleet.go
 	}
 	if counts, err := s.store.Counts(); err == nil && counts[state.StageQueued] > 0 && s.budget != nil {
-		return s.pace.BusyGap
+		return s.busyGap()
 	}
 	return s.pace.MinGap
 }
@@ -128,7 +128,7 @@ func (s *Syncer) listGap() time.Duration {
 // it learnt of.
 func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState) error {
 	now := s.now()
-	sts, err := s.target.Check(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].due.After(now) })
+	sts, err := s.checkAll(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].due.After(now) })
 	for _, st := range sts {
 		s.settle(st, uploads[st.Job.ID], now)
 	}
@@ -142,9 +142,11 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 	switch {
 	case st.Restage:
 		s.restage(j, st.Failed)
+		s.sharedFailed(j) // shared_ledger.go
 		return
 	case st.Failed != "":
 		s.fail(j, st.Failed)
+		s.sharedFailed(j)
 		return
 	}
 	if st.Complete {
@@ -152,6 +154,7 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 			log.Error("mark done", "err", err)
 			return
 		}
+		s.sharedDone(j, st.UploadID)
 		s.stats.Uploaded.Add(1)
 		s.mu.Lock()
 		s.lastDone = now

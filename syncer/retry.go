@@ -21,9 +21,13 @@ func (s *Syncer) scheduleRetry(id uint64, at time.Time) {
 	s.retryAt[id] = time.Now().Add(at.Sub(s.now())) // on the monotonic clock
 }
 
-// due reports whether a retry-wait job may run now.
+// due reports whether a queued or retry-wait job may start now (a paused
+// folder's may not: pause.go).
 func (s *Syncer) due(j state.Job) bool {
-	if j.NextAttempt.IsZero() {
+	if s.held(j) {
+		return false
+	}
+	if j.Stage == state.StageQueued || j.NextAttempt.IsZero() {
 		return true // `tilesyncd retry` made it due now
 	}
 	s.mu.Lock()
@@ -36,8 +40,8 @@ func (s *Syncer) due(j state.Job) bool {
 }
 
 // untilNextRetry returns how long until the earliest retry-wait job is due
-// (ok false if none waits), and forgets the deadlines of jobs that no longer
-// wait.
+// (ok false if none waits, a paused folder's aside), and forgets the
+// deadlines of jobs that no longer wait.
 func (s *Syncer) untilNextRetry() (time.Duration, bool, error) {
 	jobs, err := s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
 	if err != nil {
@@ -47,8 +51,12 @@ func (s *Syncer) untilNextRetry() (time.Duration, bool, error) {
 	defer s.mu.Unlock()
 	waiting := make(map[uint64]bool, len(jobs))
 	var wait time.Duration
-	for i, j := range jobs {
+	found := false
+	for _, j := range jobs {
 		waiting[j.ID] = true
+		if s.held(j) {
+			continue
+		}
 		d := j.NextAttempt.Sub(s.now())
 		if at, ok := s.retryAt[j.ID]; ok {
 			d = time.Until(at) // monotonic
@@ -56,8 +64,8 @@ func (s *Syncer) untilNextRetry() (time.Duration, bool, error) {
 		if j.NextAttempt.IsZero() {
 			d = 0
 		}
-		if i == 0 || d < wait {
-			wait = d
+		if !found || d < wait {
+			wait, found = d, true
 		}
 	}
 	for id := range s.retryAt {
@@ -65,7 +73,7 @@ func (s *Syncer) untilNextRetry() (time.Duration, bool, error) {
 			delete(s.retryAt, id)
 		}
 	}
-	return wait, len(jobs) > 0, nil
+	return wait, found, nil
 }
 
 // longestWait is the longest wait the syncer schedules for a retry, but

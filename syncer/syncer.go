@@ -61,6 +61,9 @@ type Options struct {
 	Stager Stager
 	// Source is intake, which queued the jobs.
 	Source Source
+	// MTS is the Mapbox Tiling Service client of MTS jobs (mts.go); nil:
+	// API's, when it is one (*mapbox.Client is).
+	MTS MTSAPI
 	// Budget is the gate the API client was built with; the poller reads it
 	// to slow down while other work waits. Nil: the poller keeps its own pace.
 	Budget ratelimit.Limiter
@@ -84,6 +87,9 @@ type Options struct {
 	// effect meanwhile. Default DefaultCreateQuiet; the daemon sets twice its
 	// HTTP client's wait for an answer.
 	CreateQuiet time.Duration
+	// Coordinator is the fleet, for the watch folders marked shared
+	// (shared.go); nil without a fleet.
+	Coordinator Coordinator
 }
 
 // DefaultCreateQuiet is CreateQuiet for the production HTTP client, which
@@ -99,6 +105,7 @@ type Syncer struct {
 	source  Source
 	clock   clock.Clock
 	target  Target // what a worker does with a job: the Uploads API's (uploads.go)
+	mts     Target // what it does with an MTS job (mts.go); nil without an MTS client
 	budget  ratelimit.Limiter
 	log     *slog.Logger
 	workers int
@@ -114,6 +121,10 @@ type Syncer struct {
 	// alone, from the reports on authReports.
 	auth        atomic.Pointer[error]
 	authReports chan error
+
+	pauses pauses // the paused watch folders (pause.go)
+
+	sharing sharing // shared folders in fleet mode (shared.go)
 
 	mu       sync.Mutex
 	staging  map[uint64]Transfer  // staging progress of running jobs
@@ -150,6 +161,8 @@ func New(opts Options) (*Syncer, error) {
 		staging: map[uint64]Transfer{}, retryAt: map[uint64]time.Time{},
 	}
 	s.target = uploads{s}
+	s.sharing.init(opts.Coordinator, opts.Config)
+	s.mts = newMTS(s, opts)
 	s.clock = clock.Or(opts.Clock)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -205,6 +218,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.dispatch(ctx) })
 	g.Go(func() error { return s.poll(ctx) })
+	if len(s.sharing.folders) > 0 {
+		g.Go(func() error { return s.reseedLoop(ctx) }) // seed.go
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

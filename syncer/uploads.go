@@ -134,6 +134,9 @@ const (
 // create creates the upload, unless a create sent earlier (before a crash,
 // or whose answer was lost) already did.
 func (s uploads) create(ctx context.Context, j state.Job) (state.Job, error) {
+	if err := s.sharedRecovery(&j); err != nil { // shared_ledger.go
+		return j, err
+	}
 	if !j.CreateSentAt.IsZero() {
 		// A request held up on the way may still create the upload: look
 		// for it only once that can no longer happen.
@@ -155,6 +158,9 @@ func (s uploads) create(ctx context.Context, j state.Job) (state.Job, error) {
 			"job", j, "staged_at", j.StagedAt.Format(time.RFC3339))
 		return moved(j)(s.store.Restage(j.ID, "staged "+age.Round(time.Minute).String()+" ago"))
 	}
+	if err := s.sharedCreating(ctx, &j); err != nil || j.Stage != state.StageStaged { // shared_ledger.go
+		return j, err
+	}
 	fresh := j.CreateSentAt.IsZero()
 	now := s.now()
 	var server time.Time
@@ -172,6 +178,7 @@ func (s uploads) create(ctx context.Context, j state.Job) (state.Job, error) {
 			// it, so that no later recovery looks for (and takes) another
 			// upload of the tileset as this one.
 			j, _ = moved(j)(s.store.ClearCreateSent(j.ID))
+			s.sharedNotCreated(ctx, j)
 		}
 		return j, err
 	}
@@ -255,7 +262,7 @@ func (s uploads) findUpload(ctx context.Context, j state.Job) (mapbox.Upload, bo
 			if err != nil {
 				return mapbox.Upload{}, false, err
 			}
-			if !known {
+			if !known && !s.sharedKnown(j, u.ID) {
 				return u, true, nil
 			}
 		}

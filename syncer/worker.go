@@ -28,6 +28,7 @@ type dispatcher struct {
 	// refusing writes).
 	orphans  []state.Job
 	lastScan time.Time // of orphans; zero: scan at once
+	pauseGen uint64    // the paused folders' generation at lastScan: a change scans again
 }
 
 // dispatch runs the dispatcher until ctx ends, and waits for its workers
@@ -70,16 +71,21 @@ func (s *Syncer) dispatch(ctx context.Context) error {
 func (d *dispatcher) start(ctx context.Context, j state.Job) {
 	d.running[j.ID] = true
 	d.wg.Go(func() {
-		d.s.work(ctx, j)
+		if d.s.sharedSends(j) {
+			d.s.workShared(ctx, j) // claims the tileset first (shared.go)
+		} else {
+			d.s.work(ctx, j)
+		}
 		d.finished <- j.ID // buffered for every worker: never blocks
 	})
 }
 
 // startOrphans finds the jobs left in staging or staged with no worker (at
-// most every orphanScan) and starts them while workers are free.
+// most every orphanScan, or when a folder's pause changed) and starts them
+// while workers are free, but for those of paused folders.
 func (d *dispatcher) startOrphans(ctx context.Context) error {
-	if len(d.orphans) == 0 && time.Since(d.lastScan) >= orphanScan {
-		d.lastScan = time.Now()
+	if gen := d.s.pauseGen(); len(d.orphans) == 0 && (time.Since(d.lastScan) >= orphanScan || gen != d.pauseGen) {
+		d.lastScan, d.pauseGen = time.Now(), gen
 		all, err := d.s.store.ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging, state.StageStaged}})
 		if err != nil {
 			return err
@@ -91,9 +97,13 @@ func (d *dispatcher) startOrphans(ctx context.Context) error {
 		}
 	}
 	for len(d.orphans) > 0 && len(d.running) < d.s.workers {
-		d.s.log.Info("resuming a job interrupted by a stop", "job", d.orphans[0])
-		d.start(ctx, d.orphans[0])
+		j := d.orphans[0]
 		d.orphans = d.orphans[1:]
+		if d.s.held(j) {
+			continue // found again once its folder resumes
+		}
+		d.s.log.Info("resuming a job interrupted by a stop", "job", j)
+		d.start(ctx, j)
 	}
 	return nil
 }
@@ -104,7 +114,7 @@ func (d *dispatcher) startDue(ctx context.Context) error {
 	if len(d.running) >= d.s.workers || len(d.orphans) > 0 || d.s.AuthError() != nil {
 		return nil
 	}
-	next, err := d.s.store.NextDue(d.s.workers+len(d.running), d.s.due)
+	next, err := d.s.store.NextDue(d.s.workers+len(d.running), d.s.dueNow)
 	if err != nil {
 		return err
 	}
@@ -113,6 +123,10 @@ func (d *dispatcher) startDue(ctx context.Context) error {
 			break
 		}
 		if d.running[j.ID] {
+			continue
+		}
+		if d.s.sharedSends(j) {
+			d.start(ctx, j) // its worker claims the tileset, then begins it
 			continue
 		}
 		if j, ok := d.s.begin(j); ok {
@@ -132,6 +146,9 @@ func (d *dispatcher) wait() time.Duration {
 	}
 	if d.s.AuthError() != nil {
 		wait = min(wait, authRetry)
+	}
+	if until, ok := d.s.sharedWake(); ok {
+		wait = min(wait, max(until, 10*time.Millisecond))
 	}
 	return wait
 }
@@ -183,9 +200,9 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 		var err error
 		switch j.Stage {
 		case state.StageStaging:
-			j, err = s.target.Stage(ctx, j)
+			j, err = s.targetOf(j).Stage(ctx, j)
 		case state.StageStaged:
-			j, err = s.target.Create(ctx, j)
+			j, err = s.targetOf(j).Create(ctx, j)
 		default:
 			return
 		}
@@ -254,6 +271,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 	if ctx.Err() != nil {
 		return // stopping: the job resumes where it is at the next start
 	}
+	var wait waitUntil // a target's own wait (mts.go)
 	retry := func(at time.Time, level slog.Level, msg string) {
 		log.Log(ctx, level, msg, "retry_at", at.Format(time.RFC3339), "attempt", j.Attempts+1, "err", err)
 		if _, e := s.store.RetryLater(j.ID, err.Error(), at); e != nil {
@@ -285,6 +303,8 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		}
 	case errors.As(err, new(createUnsettled)):
 		retry(err.(createUnsettled).at, slog.LevelInfo, "waiting before looking for an earlier create whose answer was lost")
+	case errors.As(err, &wait):
+		retry(wait.at, slog.LevelInfo, wait.why)
 	case errors.Is(err, mapbox.ErrUnauthorized), errors.Is(err, mapbox.ErrMissingScope):
 		s.reportAuth(err)
 		retry(s.now().Add(authRetry), slog.LevelError, "Mapbox refused the token: nothing is sent until it works; the queue is kept")
