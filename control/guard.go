@@ -16,7 +16,7 @@ import (
 // reader, not the work.
 const (
 	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second // requests have no body
+	readTimeout       = 10 * time.Second // an action's body is small JSON; others have none
 	writeTimeout      = 30 * time.Second
 	maxHeaderBytes    = 16 << 10
 

@@ -86,10 +86,13 @@ type Options struct {
 	// IdleTimeout is how long a kept-alive connection may wait for its next
 	// request; zero: DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Actions are what the page's buttons and the CLI may change
+	// (actions.go); nil: the action paths answer 501.
+	Actions Actions
 }
 
-// Server serves /healthz, /metrics and /status. Create it with New, serve it
-// with Serve.
+// Server serves /healthz, /metrics, /status, the status page and the
+// actions. Create it with New, serve it with Serve.
 type Server struct {
 	src        Source
 	api        *APIMetrics
@@ -102,6 +105,8 @@ type Server struct {
 	started    time.Time
 	prog       progress
 	handler    http.Handler
+	actions    Actions
+	token      string // this start's action token (actions.go); never logged
 
 	lastMu   sync.Mutex
 	lastOld  time.Time // the last success recorded in the history at start
@@ -114,7 +119,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("control: Source is required")
 	}
 	s := &Server{src: opts.Source, api: opts.API, version: opts.Version, log: opts.Logger,
-		stallAfter: opts.StallAfter, hosts: opts.Hosts, idle: opts.IdleTimeout, now: clock.Or(opts.Clock).Now}
+		stallAfter: opts.StallAfter, hosts: opts.Hosts, idle: opts.IdleTimeout, now: clock.Or(opts.Clock).Now,
+		actions: opts.Actions}
 	if s.api == nil {
 		s.api = NewAPIMetrics()
 	}
@@ -131,19 +137,22 @@ func New(opts Options) (*Server, error) {
 		s.version = "dev"
 	}
 	s.started = s.now()
+	var err error
+	if s.token, err = newActionToken(); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(s.api.requests); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
-	reg.MustRegister(newCollector(s), collectors.NewGoCollector(),
+	reg.MustRegister(newCollector(s), newFleetCollector(s), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.log}}))
 	mux.HandleFunc("GET /status", s.serveStatus)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "tilesyncd control endpoint: /healthz /metrics /status")
-	})
+	s.routePage(mux)
+	s.routeActions(mux)
 	s.handler = s.guard(mux)
 	return s, nil
 }

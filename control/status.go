@@ -28,6 +28,13 @@ type Status struct {
 	Watch     []Watch          `json:"watch,omitempty"`
 	// Refused are the files Mapbox cannot take (State.Refused, named).
 	Refused []Refused `json:"refused,omitempty"`
+	// Bandwidth is the cap on staging in force (bandwidth.go); nil: none set.
+	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+	// Paused are the watch folders whose files are not sent until they
+	// resume (from the daemon, or as recorded in the state file).
+	Paused []string `json:"paused,omitempty"`
+	// Fleet is fleet mode (fleet.go): nodes, leases, what waits for it.
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Refused is a file Mapbox cannot take, and why.
@@ -74,6 +81,11 @@ type Budget struct {
 	WaitedSeconds float64   `json:"waited_seconds"`
 	Waiting       int       `json:"waiting"` // requests waiting now
 	BlockedUntil  time.Time `json:"blocked_until,omitzero"`
+	// Shared: the fleet's budget, shared by Nodes nodes; Fallback: Redis
+	// does not answer, and this node spends its share alone meanwhile.
+	Shared   bool `json:"shared,omitempty"`
+	Fallback bool `json:"fallback,omitempty"`
+	Nodes    int  `json:"nodes,omitempty"`
 }
 
 // Watch is one watch folder's watcher.
@@ -86,6 +98,9 @@ type Watch struct {
 	Scans     int       `json:"scans"`
 	Overflows int       `json:"overflows"`
 	LastScan  time.Time `json:"last_scan,omitzero"`
+	// Paused: the folder is watched and its changes queue, but nothing of
+	// it is sent until it resumes.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // DefaultStatusLimit is how many queued jobs and history entries /status
@@ -120,15 +135,22 @@ func (s *Server) Status(limit int) (Status, error) {
 		st.Transfers = append(st.Transfers, tr)
 	}
 	slices.SortFunc(st.Transfers, func(a, b Transfer) int { return cmp.Compare(a.JobID, b.JobID) })
+	st.Bandwidth = bandwidthOf(s.src)
 	b := s.src.BudgetStats()
 	st.Budget = &Budget{Limit: b.Limit, WindowSeconds: b.Window.Seconds(), Spacing: b.Spacing.Seconds(),
-		Granted: b.Granted, RateLimited: b.RateLimited, WaitedSeconds: b.Waited.Seconds(), Waiting: b.Waiting}
+		Granted: b.Granted, RateLimited: b.RateLimited, WaitedSeconds: b.Waited.Seconds(), Waiting: b.Waiting,
+		Shared: b.Shared, Fallback: b.Fallback, Nodes: b.Nodes}
 	if b.BlockedUntil.After(s.now()) {
 		st.Budget.BlockedUntil = b.BlockedUntil
 	}
+	if s.actions != nil {
+		st.Paused = s.actions.Paused()
+	}
+	st.Fleet = s.fleetStatus() // fleet.go
 	for _, ws := range s.src.Folders() {
 		st.Watch = append(st.Watch, Watch{Folder: ws.Root, Mode: ws.Mode, Files: ws.Files, Pending: ws.Pending,
-			Watches: ws.Watches, Scans: ws.Scans, Overflows: ws.Overflows, LastScan: ws.LastScan})
+			Watches: ws.Watches, Scans: ws.Scans, Overflows: ws.Overflows, LastScan: ws.LastScan,
+			Paused: slices.Contains(st.Paused, ws.Root)})
 	}
 	return st, nil
 }
@@ -140,7 +162,11 @@ func StatusFromStore(store *state.Store, limit int) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return newStatus(SourceStateFile, snap), nil
+	st := newStatus(SourceStateFile, snap)
+	if st.Paused, err = store.PausedFolders(); err != nil {
+		return Status{}, err
+	}
+	return st, nil
 }
 
 // lastUploaded is the time of the newest upload in history entries, newest first.
