@@ -41,7 +41,7 @@ func (d *Daemon) listenControl() (net.Listener, error) {
 
 // serveControl serves the control endpoint on ln until ctx ends.
 func (d *Daemon) serveControl(ctx context.Context, ln net.Listener) error {
-	srv, err := control.New(control.Options{Source: d, API: d.control.api, Version: d.control.version,
+	srv, err := control.New(control.Options{Source: d, Actions: d, API: d.control.api, Version: d.control.version,
 		StallAfter: d.control.stallAfter, Hosts: d.cfg.Control.Hosts, Clock: d.clock, Logger: d.log.With("component", "control")})
 	if err != nil {
 		ln.Close()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/intake"
+	"github.com/tilesyncd/tilesyncd/internal/bwlimit"
 	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
@@ -59,6 +60,11 @@ type Options struct {
 	// CreateQuiet: see syncer.Options.CreateQuiet; zero: twice HTTPClient's
 	// ResponseHeaderTimeout when it is an *http.Transport, else the default.
 	CreateQuiet time.Duration
+	// Cleanup paces the cleanup of Mapbox's upload list (cleanup.go).
+	Cleanup CleanupPace
+	// Opened, when set, is called with each Daemon Supervise opens (again
+	// after each reload), before it runs: `run` shows its stagings' progress.
+	Opened func(*Daemon)
 }
 
 // Daemon is tilesyncd assembled.
@@ -73,6 +79,10 @@ type Daemon struct {
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
 	control  controlParts // daemon/control.go
+	fleet    fleetParts   // daemon/fleet.go; zero without a fleet
+	cleanup  CleanupPace  // daemon/cleanup.go
+	// bandwidth is the cap on staging the stager applies (daemon/bandwidth.go).
+	bandwidth bwlimit.Schedule
 }
 
 // Open builds a Daemon for cfg, whose token must be resolved
@@ -93,8 +103,9 @@ func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: log, store: store, clock: clock.Or(opts.Clock)}
+	d := &Daemon{cfg: cfg, log: log, store: store, clock: clock.Or(opts.Clock), cleanup: opts.Cleanup}
 	if err := d.build(opts); err != nil {
+		d.closeFleet()
 		store.Close()
 		return nil, err
 	}
@@ -105,7 +116,13 @@ func (d *Daemon) build(opts Options) error {
 	cfg := d.cfg
 	bo := opts.Budget
 	bo.Logger = d.log.With("component", "budget")
-	d.budget = ratelimit.NewBudget(cfg.Mapbox.RequestsPerMinute, bo)
+	budget, err := d.newBudget(bo) // the fleet's shared one in fleet mode (fleet.go)
+	if err != nil {
+		return err
+	}
+	d.budget = budget
+	// MTS publishes have a budget of their own (2 a minute).
+	d.budget = ratelimit.WithPublishBudget(d.budget, ratelimit.NewBudget(cfg.Mapbox.PublishesPerMinute, bo))
 	client, err := mapbox.New(mapbox.Options{
 		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
 		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),
@@ -124,6 +141,10 @@ func (d *Daemon) build(opts Options) error {
 		so.Concurrency = cfg.Mapbox.ParallelParts
 	}
 	so.Logger = d.log.With("component", "staging")
+	if !so.BandwidthLimit.Limited() {
+		so.BandwidthLimit = cfg.Mapbox.BandwidthLimit
+	}
+	d.bandwidth = so.BandwidthLimit
 	stager, err := staging.New(so)
 	if err != nil {
 		return err
@@ -136,7 +157,7 @@ func (d *Daemon) build(opts Options) error {
 	}
 	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Source: d.intake, Budget: d.budget,
 		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff,
-		CreateQuiet: createQuiet(opts), Clock: d.clock})
+		CreateQuiet: createQuiet(opts), Clock: d.clock, Coordinator: d.coordinator()})
 	if err != nil {
 		return err
 	}
@@ -156,8 +177,9 @@ func (d *Daemon) build(opts Options) error {
 	return nil
 }
 
-// Close closes the state database. Call it after Run or SyncOnce returned.
-func (d *Daemon) Close() error { return d.store.Close() }
+// Close leaves the fleet, if any, and closes the state database. Call it
+// after Run or SyncOnce returned.
+func (d *Daemon) Close() error { return errors.Join(d.closeFleet(), d.store.Close()) }
 
 // Store is the daemon's state database (for status).
 func (d *Daemon) Store() *state.Store { return d.store }
@@ -181,6 +203,9 @@ func (d *Daemon) Watchers() []*watcher.Watcher { return d.watchers }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.log.Info("tilesyncd starting", "account", d.cfg.Mapbox.Username, "api", d.cfg.Mapbox.APIURL,
 		"state", d.cfg.State.Path, "watch_folders", len(d.watchers))
+	if err := d.loadPauses(); err != nil { // daemon/actions.go
+		return err
+	}
 	controlLn, controlErr := d.listenControl()
 	if controlErr != nil {
 		return controlErr
@@ -212,6 +237,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return d.intake.Run(ctx, events) })
 	g.Go(func() error { return d.syncer.Run(ctx) })
+	g.Go(func() error { return d.runCleanup(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -233,6 +259,7 @@ type Summary struct {
 // happened. Files are taken as they are: no settling.
 func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 	start := time.Now()
+	d.notePausesIgnored() // daemon/actions.go
 	if err := d.intake.Sync(ctx); err != nil {
 		return Summary{}, err
 	}

@@ -57,9 +57,13 @@ func Supervise(ctx context.Context, cfg *config.Config, opts Options, lc Lifecyc
 		if err != nil {
 			return err
 		}
+		if opts.Opened != nil {
+			opts.Opened(d)
+		}
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- d.Run(runCtx) }()
+		recipes := watchRecipes(runCtx, cfg, lc.CheckInterval) // mts.go
 		var next *config.Config
 		for next == nil {
 			select {
@@ -72,6 +76,8 @@ func Supervise(ctx context.Context, cfg *config.Config, opts Options, lc Lifecyc
 				log.Info("SIGHUP: reloading the configuration", "config", lc.ConfigPath)
 			case <-changed:
 				log.Info("the configuration file changed: reloading it", "config", lc.ConfigPath)
+			case <-recipes:
+				log.Info("an MTS rule's recipe file changed: reloading the configuration", "config", lc.ConfigPath)
 			}
 			if ctx.Err() != nil {
 				break

@@ -51,6 +51,9 @@ type Options struct {
 	Control string
 	// Extra is YAML appended to the configuration (more rules, sections).
 	Extra string
+	// Shared marks the watch folder shared (fleet mode: Extra must hold a
+	// fleet section; see Fleet in fleet.go).
+	Shared bool
 }
 
 // Env is one test's world.
@@ -130,6 +133,9 @@ func (e *Env) yaml(o Options) string {
 	}
 	if o.RescanInterval != "" {
 		extra += "    rescan_interval: " + o.RescanInterval + "\n"
+	}
+	if o.Shared {
+		extra += "    shared: true\n"
 	}
 	return fmt.Sprintf(`mapbox:
   username: acme
