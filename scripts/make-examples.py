@@ -19,6 +19,17 @@ write("parks/city-parks.geojson", json.dumps({"type": "FeatureCollection", "feat
     {"type": "Feature", "properties": {"name": "Fountain"}, "geometry": {"type": "Point", "coordinates": [-73.975, 40.805]}},
 ]}, indent=1) + "\n")
 
+# GeoJSON lines with stable feature ids, for the example MTS rule (cycling/).
+os.makedirs(os.path.join(out, "cycling"), exist_ok=True)
+write("cycling/bike-lanes.geojson", json.dumps({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "id": 1, "properties": {"name": "Hudson River Greenway", "protected": True},
+     "geometry": {"type": "LineString", "coordinates": [[-73.9885, 40.7712], [-73.9838, 40.7801], [-73.9792, 40.7903]]}},
+    {"type": "Feature", "id": 2, "properties": {"name": "Riverside Drive", "protected": False},
+     "geometry": {"type": "LineString", "coordinates": [[-73.9812, 40.7865], [-73.9765, 40.7968], [-73.9712, 40.8042]]}},
+    {"type": "Feature", "id": 3, "properties": {"name": "West 110th Street", "protected": False},
+     "geometry": {"type": "LineString", "coordinates": [[-73.9641, 40.8019], [-73.9585, 40.7994]]}},
+]}, indent=1) + "\n")
+
 # GPX track.
 write("surveys/morning-walk.gpx", """<?xml version="1.0" encoding="UTF-8"?>
 <gpx version="1.1" creator="tilesyncd examples" xmlns="http://www.topografix.com/GPX/1/1">

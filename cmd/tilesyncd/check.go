@@ -19,7 +19,7 @@ import (
 func init() {
 	register(&command{
 		name:    "check",
-		summary: "check the configuration, then the token and its scopes with Mapbox (2 or 3 requests)",
+		summary: "check the configuration, then the token and its scopes with Mapbox (2 or 3 requests; 3 more with MTS rules)",
 		usage:   "[--config FILE]",
 		help: `Checks the configuration as check-config does, then asks Mapbox about the
 token with as few requests as possible, and names any scope it lacks:
@@ -32,6 +32,21 @@ token with as few requests as possible, and names any scope it lacks:
                  "not verified", which does not fail the check
   uploads:write  POST for temporary staging credentials: Mapbox mints them for
                  a staging key that stays empty; nothing is created or billed
+
+When a rule sends files to the Mapbox Tiling Service (target: mts), three
+more requests check the tilesets scopes (and when every rule does, the
+uploads scopes are not asked about):
+
+  tilesets:list  GET the account's tilesets, limit=1
+  tilesets:read  PUT queue: the size of MTS's global queue
+  tilesets:write PUT validateRecipe with the first MTS rule's recipe (its
+                 sources not checked): nothing is created or billed, and a
+                 recipe MTS refuses fails the check with MTS's reasons
+
+With a fleet section, check also joins the fleet's Redis for a moment (as a
+node of its own, check.NODE, which leaves at once) and reports Redis'
+version, the nodes alive and the shared limit in force; Redis out of reach
+fails the check.
 
 A 401 on the first request means the token is invalid, revoked, or not of the
 configured account; nothing else is asked then. The requests are not counted
@@ -51,7 +66,7 @@ refused, or Mapbox cannot be reached, 2 on a configuration or usage error.`,
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				return checkToken(ctx, cfg, *path, stdout)
+				return checkFleet(ctx, cfg, stdout, checkToken(ctx, cfg, *path, stdout)) // check_fleet.go
 			}
 		},
 	})
@@ -70,6 +85,8 @@ type checker struct {
 	client  *mapbox.Client
 	sent    atomic.Int64
 	results []scopeResult
+	// recipeRefused says why MTS refuses an MTS rule's recipe (check_mts.go).
+	recipeRefused string
 }
 
 // report prints the results so far and the count of requests sent.
@@ -116,7 +133,14 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		return configError{err}
 	}
 	c.client = client
-	for _, probe := range []func(context.Context) error{c.uploadsListRead, c.uploadsWrite} {
+	var probes []func(context.Context) error
+	if cfg.HasUploads() || !cfg.HasMTS() {
+		probes = append(probes, c.uploadsListRead, c.uploadsWrite)
+	}
+	if cfg.HasMTS() {
+		probes = append(probes, func(ctx context.Context) error { return c.tilesets(ctx, cfg) })
+	}
+	for _, probe := range probes {
 		if err := probe(ctx); err != nil {
 			return err
 		}
@@ -129,9 +153,13 @@ func checkToken(ctx context.Context, cfg *config.Config, path string, w io.Write
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(w, "\nThe token lacks %s. Make a token with the scopes uploads:read, uploads:write\n"+
-			"and uploads:list (account.mapbox.com → Access tokens) and put it where tilesyncd reads it.\n", strings.Join(missing, " and "))
+		fmt.Fprintf(w, "\nThe token lacks %s. Make a token with the scopes %s\n"+
+			"(account.mapbox.com → Access tokens) and put it where tilesyncd reads it.\n", strings.Join(missing, " and "), neededScopes(cfg))
 		return exitError{code: 1, msg: "the token lacks " + strings.Join(missing, ", ")}
+	}
+	if c.recipeRefused != "" {
+		fmt.Fprintln(w, "\n"+c.recipeRefused)
+		return exitError{code: 1, msg: "MTS refuses a rule's recipe"}
 	}
 	fmt.Fprintln(w, " The token can do everything tilesyncd needs.")
 	return nil

@@ -37,9 +37,16 @@ Actions:
              incomplete shapefile
   no-rule    no rule matches it: it is not uploaded
   conflict   another file maps to the same tileset; the newer would win
+  publish    a rule with target: mts would convert it and publish its
+             tileset: the line shows the tileset source, the recipe and what
+             the conversion gives (features, bytes, features dropped for
+             having no geometry, nested properties MTS drops); a file that
+             cannot be converted is refused with the reason; a file whose
+             rule's recipe changed since its last publish is published again
 
 With --json, one JSON object per line, with the stable fields path, rule,
-tileset, name, action, reason (and watch, format, size).
+tileset, name, action, reason (and watch, format, size; for MTS rules
+target, source_id, recipe and conversion).
 Exit 0 on success, 2 on a configuration or usage error.`,
 		setup: func(fs *flag.FlagSet) func([]string, io.Writer, io.Writer) error {
 			path := configFlag(fs)
@@ -59,6 +66,7 @@ Exit 0 on success, 2 on a configuration or usage error.`,
 				if note := markSettled(cfg, decisions); note != "" {
 					fmt.Fprintln(stderr, note)
 				}
+				planMTS(cfg, decisions) // plan_mts.go
 				if *asJSON {
 					enc := json.NewEncoder(stdout)
 					enc.SetEscapeHTML(false)
@@ -93,6 +101,8 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 		switch d.Action {
 		case plan.Upload:
 			line += fmt.Sprintf(" → %s %q [%s]", d.Tileset, d.Name, d.Rule)
+		case plan.Publish:
+			line += mtsLine(d) // plan_mts.go
 		case plan.Skip:
 			line += ": " + d.Reason
 			if d.Tileset != "" {
@@ -137,7 +147,7 @@ func markSettled(cfg *config.Config, ds []plan.Decision) string {
 		if d.Action != plan.Upload && d.Action != plan.Conflict {
 			continue
 		}
-		if reason, ok := intake.Settled(store, watches[d.Watch], d.Path, d.Tileset); ok {
+		if reason, ok := intake.Settled(store, watches[d.Watch], d.Path, d.Tileset); ok && !intake.RecipeChanged(store, d) {
 			ds[i].Action, ds[i].Reason = plan.Skip, reason
 		}
 	}

@@ -26,7 +26,9 @@ func init() {
 		help: `Asks the running daemon (at control.listen in the configuration) and prints
 what is queued, what is in flight (staging progress, Mapbox's processing
 progress), what was done recently, what failed and why, the files Mapbox
-cannot take, the API rate budget and each watch folder's mode in effect.
+cannot take, the API rate budget, the cap on staging's bandwidth in force
+(mapbox.bandwidth_limit), each watch folder's mode in effect, and the folders
+paused ('tilesyncd pause').
 
 When no daemon answers, it reads the state database instead (read-only) and
 says so: "daemon not running; from the state file". That view has no

@@ -46,6 +46,9 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		counts = append(counts, fmt.Sprintf("%d %s", snap.Counts[s.String()], s))
 	}
 	terminal.Fprintf(w, "Queue:        %s\n", strings.Join(counts, ", "))
+	if len(st.Paused) > 0 {
+		terminal.Fprintf(w, "Paused:       %s (watched and queued, nothing sent until 'tilesyncd resume')\n", strings.Join(st.Paused, ", "))
+	}
 	terminal.Fprintf(w, "State file:   %s (%s, %d files, %d tilesets)\n", snap.Path, size(snap.Bytes), snap.Files, snap.Tilesets)
 
 	transfers := map[uint64]control.Transfer{}
@@ -83,6 +86,9 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 			if e.Message != "" {
 				terminal.Fprintf(w, ": %s", e.Message)
 			}
+			if e.Target == state.TargetMTS && e.Outcome == state.OutcomeUploaded {
+				terminal.Fprintf(w, " (published: job %s, %.2f compute units%s)", e.UploadID, e.CU, mtsWarnings(e.Warnings))
+			}
 			fmt.Fprintln(w)
 		}
 	}
@@ -106,11 +112,17 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		}
 		fmt.Fprintln(w)
 	}
+	printBandwidth(w, st.Bandwidth, now)    // status_bandwidth.go
+	printFleet(w, st.Fleet, st.Budget, now) // status_fleet.go
 	if len(st.Watch) > 0 {
 		fmt.Fprintln(w, "\nWatch folders:")
 		for _, f := range st.Watch {
-			terminal.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans, last scan %s\n",
-				f.Folder, f.Mode, f.Files, f.Pending, f.Scans, when(f.LastScan, now))
+			paused := ""
+			if f.Paused {
+				paused = " PAUSED"
+			}
+			terminal.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans, last scan %s%s\n",
+				f.Folder, f.Mode, f.Files, f.Pending, f.Scans, when(f.LastScan, now), paused)
 		}
 	}
 }
@@ -124,8 +136,14 @@ func jobProgress(j state.Job, transfers map[uint64]control.Transfer, now time.Ti
 		}
 		return fmt.Sprintf("staging %s", size(j.Size))
 	case state.StageStaged:
+		if j.Target == state.TargetMTS {
+			return "source replaced, publishing the tileset"
+		}
 		return "staged, creating the upload at Mapbox"
 	case state.StageProcessing:
+		if j.Target == state.TargetMTS {
+			return fmt.Sprintf("Mapbox publish job %s (published %s)", j.UploadID, when(j.UploadCreatedAt, now))
+		}
 		return fmt.Sprintf("Mapbox processing: %.0f%% (upload %s, created %s)", 100*j.Progress, j.UploadID, when(j.UploadCreatedAt, now))
 	case state.StageRetryWait:
 		return fmt.Sprintf("waiting to retry %s (attempt %d, resumes at %s): %s", when(j.NextAttempt, now), j.Attempts, j.RetryFrom, j.LastError)
@@ -161,4 +179,12 @@ func size(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// mtsWarnings lists an MTS job's warnings ("W201 …"), or "".
+func mtsWarnings(ws []string) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	return "; warnings: " + strings.Join(ws, "; ")
 }
