@@ -16,15 +16,15 @@ const module = "github.com/tilesyncd/tilesyncd/"
 var levels = [][]string{
 	{"cmd/tilesyncd"},
 	{"daemon"},
-	{"control", "intake", "syncer"},
-	{"plan", "state", "mapbox/staging", "mapbox/ratelimit"},
-	{"watcher", "mapbox"},
-	{"format", "fstype", "config", "internal/clock"},
+	{"control", "intake", "syncer", "notify", "fleet"},
+	{"plan", "state", "mapbox/staging", "mapbox/ratelimit", "internal/console"},
+	{"watcher", "mapbox", "convert"},
+	{"format", "fstype", "config", "internal/clock", "terminal"},
 }
 
 // fakes may be imported by tests only (mapboxsim by the demo too).
 var fakes = map[string]bool{"mapboxsim": true, "internal/miniotest": true, "internal/testenv": true,
-	"internal/testkit": true, "internal/redistest": true, "state/statetest": true, "mapboxsim/storagetest": true}
+	"internal/testkit": true, "internal/redistest": true, "state/statetest": true, "mapboxsim/storagetest": true, "fleet/fleettest": true}
 
 // suites are test suites with code of their own (a proxy, a ledger).
 var suites = map[string]bool{"chaos": true, "convergence": true, "bench": true, "internal/layers": true}
