@@ -40,14 +40,16 @@ func (d *Daemon) listenControl() (net.Listener, error) {
 }
 
 // serveControl serves the control endpoint on ln until ctx ends.
-func (d *Daemon) serveControl(ctx context.Context, ln net.Listener) error {
-	srv, err := control.New(control.Options{Source: d, Actions: d, API: d.control.api, Version: d.control.version,
-		StallAfter: d.control.stallAfter, Hosts: d.cfg.Control.Hosts, Clock: d.clock, Logger: d.log.With("component", "control")})
-	if err != nil {
-		ln.Close()
-		return err
-	}
+func (d *Daemon) serveControl(ctx context.Context, srv *control.Server, ln net.Listener) error {
 	return srv.Serve(ctx, ln)
+}
+
+// controlServer builds the control endpoint's server: served when the
+// configuration turns the endpoint on, and always the judge of health for
+// notifications.
+func (d *Daemon) controlServer() (*control.Server, error) {
+	return control.New(control.Options{Source: d, Actions: d, API: d.control.api, Version: d.control.version,
+		StallAfter: d.control.stallAfter, Hosts: d.cfg.Control.Hosts, Clock: d.clock, Logger: d.log.With("component", "control")})
 }
 
 // Records is the state database (control.Source).

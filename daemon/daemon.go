@@ -26,6 +26,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
+	"github.com/tilesyncd/tilesyncd/notify"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -75,6 +76,7 @@ type Daemon struct {
 	budget   ratelimit.Limiter
 	client   *mapbox.Client
 	clock    clock.Clock
+	notifier *notify.Notifier // nil without a notify list (notify.go)
 	intake   *intake.Intake
 	syncer   *syncer.Syncer
 	watchers []*watcher.Watcher
@@ -149,15 +151,18 @@ func (d *Daemon) build(opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := d.buildNotifier(); err != nil {
+		return err
+	}
 	bk := opts.Backoff.WithDefaults()
 	d.intake, err = intake.New(intake.Options{Config: cfg, Store: d.store, Logger: d.log.With("component", "intake"),
-		RetryMin: bk.Min, RetryMax: bk.Max, Queued: func() { d.syncer.Wake() }})
+		RetryMin: bk.Min, RetryMax: bk.Max, Queued: func() { d.syncer.Wake() }, Refused: d.notifyRefused})
 	if err != nil {
 		return err
 	}
 	d.syncer, err = syncer.New(syncer.Options{Config: cfg, Store: d.store, API: client, Stager: stager, Source: d.intake, Budget: d.budget,
 		Logger: d.log.With("component", "syncer"), Workers: opts.Workers, Once: opts.Once, Poll: opts.Poll, Backoff: opts.Backoff,
-		CreateQuiet: createQuiet(opts), Clock: d.clock, Coordinator: d.coordinator()})
+		CreateQuiet: createQuiet(opts), Clock: d.clock, Coordinator: d.coordinator(), Ended: d.notifyEnded})
 	if err != nil {
 		return err
 	}
@@ -211,8 +216,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return controlErr
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	srv, err := d.controlServer()
+	if err != nil {
+		if controlLn != nil {
+			controlLn.Close()
+		}
+		return err
+	}
 	if controlLn != nil {
-		g.Go(func() error { return d.serveControl(ctx, controlLn) })
+		g.Go(func() error { return d.serveControl(ctx, srv, controlLn) })
 	}
 	events := make(chan watcher.Event)
 	for _, w := range d.watchers {
@@ -238,7 +250,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.intake.Run(ctx, events) })
 	g.Go(func() error { return d.syncer.Run(ctx) })
 	g.Go(func() error { return d.runCleanup(ctx) })
-	err := g.Wait()
+	g.Go(func() error { return d.runNotifier(ctx, srv.Health) })
+	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -270,6 +283,7 @@ func (d *Daemon) SyncOnce(ctx context.Context) (Summary, error) {
 		g, ctx := errgroup.WithContext(runCtx)
 		g.Go(func() error { return d.intake.Run(ctx, nil) }) // files the sender asks to read again
 		g.Go(func() error { return d.syncer.Run(ctx) })
+		g.Go(func() error { return d.runNotifier(ctx, nil) })
 		err := g.Wait()
 		if errors.Is(err, context.Canceled) {
 			err = nil

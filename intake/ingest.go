@@ -271,6 +271,7 @@ func (in *Intake) notUploaded(log *slog.Logger, key state.FileKey, d plan.Decisi
 	if outcome == state.OutcomeRefused {
 		in.stats.Refused.Add(1)
 		log.Warn("refused: not sent to Mapbox", "reason", d.Reason, "tileset", d.Tileset)
+		in.refused(key, d.Tileset, d.Reason)
 		return in.store.RecordOutcome(newRec)
 	}
 	return in.store.PutFile(newRec)

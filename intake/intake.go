@@ -28,6 +28,9 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// Queued is called after a job is queued (the sender's wake-up); nil: nothing.
 	Queued func()
+	// Refused, if set, is told of each file refused (not sent to Mapbox),
+	// once per content: the daemon's notifications. It must not block.
+	Refused func(key state.FileKey, tileset, reason string)
 }
 
 // Intake turns watcher events into decisions, file records and queued jobs.
@@ -40,6 +43,7 @@ type Intake struct {
 	retryMin time.Duration
 	retryMax time.Duration
 	queued   func()
+	refused  func(key state.FileKey, tileset, reason string)
 	watches  map[string]*config.Watch // by path
 	hasMTS   bool                     // some rule targets MTS (mts.go)
 
@@ -80,6 +84,9 @@ func New(opts Options) (*Intake, error) {
 	}
 	if in.queued == nil {
 		in.queued = func() {}
+	}
+	if in.refused = opts.Refused; in.refused == nil {
+		in.refused = func(state.FileKey, string, string) {}
 	}
 	if err := os.MkdirAll(in.spool, 0o700); err != nil {
 		return nil, fmt.Errorf("intake: spool folder: %w", err)

@@ -160,6 +160,7 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 		s.lastDone = now
 		s.mu.Unlock()
 		log.Info("uploaded: Mapbox has processed it", "tileset", j.Tileset)
+		s.ended(Ended{Job: j, Uploaded: true, UploadID: st.UploadID})
 		// A shapefile's zip in the spool, if it was one, is no longer needed.
 		s.source.Done(j)
 		signal(s.wake) // the tileset is free for its next job
@@ -177,6 +178,7 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 func (s *Syncer) fail(j state.Job, reason string) {
 	s.log.Error("failed permanently: not retried until the file changes", "job", j, "reason", reason)
 	s.stats.Failed.Add(1)
+	s.ended(Ended{Job: j, UploadID: j.UploadID, Reason: reason})
 	if _, err := s.store.Fail(j.ID, reason); err != nil {
 		s.log.Error("mark failed", "job", j, "err", err)
 	}

@@ -81,6 +81,10 @@ type Options struct {
 	// nil: clock.Real. Deadlines within the process are kept on the
 	// monotonic clock (retry.go).
 	Clock clock.Clock
+	// Ended, if set, is told of each job that ends for good: uploaded
+	// (Mapbox processed it) or failed (permanently, with the reason). The
+	// daemon's notifications hang on it. It must not block.
+	Ended func(Ended)
 	// CreateQuiet is how long after a create request whose answer was lost
 	// (a timeout, a dropped connection, a 5xx) Mapbox's list is searched for
 	// it before creating again: a request held up on the way may still take
@@ -104,6 +108,7 @@ type Syncer struct {
 	stager  Stager
 	source  Source
 	clock   clock.Clock
+	ended   func(Ended)
 	target  Target // what a worker does with a job: the Uploads API's (uploads.go)
 	mts     Target // what it does with an MTS job (mts.go); nil without an MTS client
 	budget  ratelimit.Limiter
@@ -164,6 +169,10 @@ func New(opts Options) (*Syncer, error) {
 	s.sharing.init(opts.Coordinator, opts.Config)
 	s.mts = newMTS(s, opts)
 	s.clock = clock.Or(opts.Clock)
+	s.ended = opts.Ended
+	if s.ended == nil {
+		s.ended = func(Ended) {}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

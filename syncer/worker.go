@@ -319,6 +319,7 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 	case errors.Is(err, mapbox.ErrInvalid), errors.Is(err, mapbox.ErrProcessing), errors.Is(err, mapbox.ErrNotFound):
 		log.Error("failed permanently: not retried until the file changes", "err", err)
 		s.stats.Failed.Add(1)
+		s.ended(Ended{Job: j, UploadID: j.UploadID, Reason: err.Error()})
 		if _, e := s.store.Fail(j.ID, err.Error()); e != nil {
 			log.Error("mark failed", "err", e)
 		}
