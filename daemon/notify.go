@@ -12,8 +12,9 @@ import (
 	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
-// healthEvery is how often the daemon judges its health for notifications.
-const healthEvery = 30 * time.Second
+// healthEvery is how often the daemon judges its health for notifications
+// (a variable for the test).
+var healthEvery = 30 * time.Second
 
 // buildNotifier makes the notifier of the configuration's notify list, or
 // nil when it has none. Its messages wait in the state's outbox until they
@@ -76,13 +77,13 @@ func (d *Daemon) runNotifier(ctx context.Context, health func() control.Health) 
 		return nil
 	}
 	if health != nil {
-		go d.watchHealth(ctx, health)
+		go d.watchHealth(ctx, health, healthEvery)
 	}
 	return d.notifier.Run(ctx)
 }
 
-func (d *Daemon) watchHealth(ctx context.Context, health func() control.Health) {
-	t := time.NewTicker(healthEvery)
+func (d *Daemon) watchHealth(ctx context.Context, health func() control.Health, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	known, wasOK := false, true
 	for {

@@ -76,3 +76,46 @@ func TestNotifications(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthNotification: when Mapbox refuses the token, the endpoint is
+// told that the daemon's health is failing, with the reason.
+func TestHealthNotification(t *testing.T) {
+	healthEvery = 50 * time.Millisecond
+	defer func() { healthEvery = 30 * time.Second }()
+	var mu sync.Mutex
+	var got []map[string]any
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		json.NewDecoder(r.Body).Decode(&m)
+		mu.Lock()
+		got = append(got, m)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	e := newEnv(t, envOptions{extraYAML: "notify:\n  - url: " + hook.URL + "\n    events: [health]\n"})
+	e.Srv.AddToken(testenv.Token) // no scope: every request refused
+	d := e.open()
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.Write("roads.geojson", `{"type":"FeatureCollection","features":[]}`)
+	testkit.WaitFor(t, "a health notification", 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range got {
+			if m["event"] == "health" && m["status"] == "failing" && m["reason"] != "" {
+				return true
+			}
+		}
+		return false
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range got {
+		if m["event"] != "health" {
+			t.Errorf("an event the endpoint did not ask for: %v", m)
+		}
+	}
+}
