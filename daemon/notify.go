@@ -10,6 +10,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/notify"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/syncer"
+	"sync"
 )
 
 // healthEvery is how often the daemon judges its health for notifications
@@ -76,8 +77,11 @@ func (d *Daemon) runNotifier(ctx context.Context, health func() control.Health) 
 	if d.notifier == nil {
 		return nil
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // the watch ends with ctx, before the store may close
 	if health != nil {
-		go d.watchHealth(ctx, health, healthEvery)
+		every := healthEvery
+		wg.Go(func() { d.watchHealth(ctx, health, every) })
 	}
 	return d.notifier.Run(ctx)
 }
