@@ -76,3 +76,15 @@ func TestSeedHolderLostToTheRemovedFile(t *testing.T) {
 		t.Logf("seed 410238771965 diverged again")
 	}
 }
+
+// TestSeedWinnerRemovedAfterANewerVersion replays the history (seed
+// 860639715113) where the file whose content a tileset held (v2) was
+// written again (v3, never sent) and then removed: the other file that maps
+// to the tileset was left "superseded" and the tileset kept the removed
+// file's v2. The removal must count as the winner's, since the tileset's
+// content came from that file.
+func TestSeedWinnerRemovedAfterANewerVersion(t *testing.T) {
+	if v := play(t, generate(860639715113)); !v.ok() {
+		t.Logf("seed 860639715113 diverged again")
+	}
+}

@@ -6,7 +6,7 @@ import (
 
 // removed forgets a file that is gone. Its jobs not yet under way are
 // cancelled (or moved to a copy that holds the same content: a move). If
-// the tileset it went to was to hold its content, another file that the
+// the tileset it went to was to hold its content (now or an earlier one), another file that the
 // rules send to the same tileset (a conflict) now decides what the tileset
 // holds: unless one of them holds what the tileset will hold now, each is
 // read again and queued, so the tileset does not keep the content of a
@@ -19,12 +19,15 @@ func (in *Intake) removed(key state.FileKey) error {
 		return err
 	}
 	winner := false
-	if known && rec.Tileset != "" && rec.SHA256 != "" {
-		held, ok, err := in.store.Destined(rec.Tileset)
+	if known && rec.Tileset != "" {
+		// The tileset is to hold this file's content: its content now, or
+		// an earlier content of it (a newer one never sent: superseded,
+		// cancelled or still being read).
+		held, from, ok, err := in.store.DestinedFrom(rec.Tileset)
 		if err != nil {
 			return err
 		}
-		winner = ok && held == rec.SHA256
+		winner = ok && (rec.SHA256 != "" && held == rec.SHA256 || from == key)
 	}
 	// A job not yet under way for the file's content need not be sent.
 	cancelled, err := in.store.SourceRemoved(key)

@@ -250,8 +250,15 @@ func (s *Store) Adopt(rec FileRecord) error {
 // that of its newest job queued or in flight, else of its last upload. ok
 // is false when it has neither.
 func (s *Store) Destined(tileset string) (sha string, ok bool, err error) {
+	sha, _, ok, err = s.DestinedFrom(tileset)
+	return sha, ok, err
+}
+
+// DestinedFrom is Destined with the file the content comes from: the newest
+// job's source, else the source of the tileset's last upload.
+func (s *Store) DestinedFrom(tileset string) (sha string, source FileKey, ok bool, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
-		sha, ok = "", false
+		sha, source, ok = "", FileKey{}, false
 		err := forPrefix(tx.Bucket(bucketJobsByTS), namePrefix([]byte(tileset)), func(k, v []byte) error {
 			_, id, valid := splitNameSeq(k)
 			if !valid || len(v) != 1 || Stage(v[0]) == StageFailed {
@@ -260,7 +267,7 @@ func (s *Store) Destined(tileset string) (sha string, ok bool, err error) {
 			var j Job
 			found, err := getJSON(tx.Bucket(bucketJobs), seqKey(id), &j)
 			if err == nil && found {
-				sha, ok = j.SHA256, true // keys ascend: the newest job comes last
+				sha, source, ok = j.SHA256, j.Source, true // keys ascend: the newest job comes last
 			}
 			return err
 		})
@@ -269,11 +276,11 @@ func (s *Store) Destined(tileset string) (sha string, ok bool, err error) {
 		}
 		var rec TilesetRecord
 		ok, err = getJSON(tx.Bucket(bucketTilesets), []byte(tileset), &rec)
-		sha = rec.SHA256
+		sha, source = rec.SHA256, rec.Source
 		return err
 	})
 	if err != nil {
-		return "", false, fmt.Errorf("read what %s will hold: %w", tileset, err)
+		return "", FileKey{}, false, fmt.Errorf("read what %s will hold: %w", tileset, err)
 	}
-	return sha, ok, nil
+	return sha, source, ok, nil
 }
