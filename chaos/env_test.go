@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
-	"github.com/tilesyncd/tilesyncd/syncer"
 
+	"github.com/tilesyncd/tilesyncd/internal/testdaemon"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
-	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 )
 
 // full reports whether the full counts run (make chaos) rather than the CI ones.
@@ -182,12 +179,8 @@ func first(s []string, n int) []string {
 // --- the daemon in this process ---------------------------------------------
 
 // inproc is a daemon run in the test process with fast retries and a short
-// wait for answers, so that faults cost seconds.
-type inproc struct {
-	d      *daemon.Daemon
-	cancel context.CancelFunc
-	done   chan error
-}
+// wait for answers (testdaemon), so that faults cost seconds.
+type inproc = testdaemon.Proc
 
 type inprocOptions struct {
 	headerTimeout time.Duration // default 1 s
@@ -195,41 +188,15 @@ type inprocOptions struct {
 	workers       int
 }
 
-// start runs a daemon in this process until the test ends (or stop).
+// start runs a daemon in this process until the test ends (or Stop).
 func (e *env) start(o inprocOptions) *inproc {
 	e.t.Helper()
-	if o.headerTimeout == 0 {
-		o.headerTimeout = time.Second
+	opts := testdaemon.Options(testdaemon.Fast)
+	opts.Logger, opts.Staging, opts.Workers = e.Logger(), o.staging, o.workers
+	if o.headerTimeout != 0 {
+		opts.HTTPClient = testenv.HTTPClient(o.headerTimeout)
 	}
-	hc := testenv.HTTPClient(o.headerTimeout)
-	d, err := daemon.Open(e.Config(), daemon.Options{Logger: e.Logger(), HTTPClient: hc, Staging: o.staging, Workers: o.workers,
-		Poll:    syncer.PollPace{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 200 * time.Millisecond},
-		Backoff: syncer.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-		Budget:  ratelimit.Options{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &inproc{d: d, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- d.Run(ctx) }()
-	e.t.Cleanup(p.stop)
-	return p
-}
-
-// idle reports whether the daemon's queue is empty.
-func (p *inproc) idle() bool {
-	ok, err := p.d.Syncer().Idle()
-	return err == nil && ok
-}
-
-func (p *inproc) stop() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
-	p.d.Close()
-	p.cancel = nil
+	return testdaemon.Start(e.t, e.Config(), opts)
 }
 
 // --- the real binary ---------------------------------------------------------

@@ -34,7 +34,7 @@ func outage(t *testing.T, name string, set func(e *env, down bool)) {
 	e.dropFiles("b", n/2, 3000)
 	hold(pick(60*time.Second, 3*time.Second))
 	set(e, false)
-	e.report(name, e.waitQuiet(2*time.Minute, p.idle))
+	e.report(name, e.waitQuiet(2*time.Minute, p.Idle))
 }
 
 func TestAPIUnreachable(t *testing.T) {
@@ -56,7 +56,7 @@ func Test429Storm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), pick(30*time.Second, 4*time.Second))
 	defer cancel()
 	theirs := neighbour(ctx, e.Srv.URL()+"/uploads/v1/acme?limit=1&access_token="+testenv.Token)
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	ours := e.count429() - <-theirs
 	e.report(fmt.Sprintf("429 storm (daemon got %d)", ours), tally)
 }
@@ -115,7 +115,7 @@ func TestFivexxThirtyPercent(t *testing.T) {
 	n := pick(60, 20)
 	e.dropFiles("x", n, 2000)
 	p := e.start(inprocOptions{})
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	e.report("30% of answers 5xx", tally)
 }
 
@@ -130,7 +130,7 @@ func TestSlowAnswers(t *testing.T) {
 	e.Srv.SetDelay(700 * time.Millisecond)
 	hold(pick(30*time.Second, 3*time.Second))
 	e.Srv.SetDelay(0)
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	e.report(fmt.Sprintf("slow answers (%d timed out)", e.dropped()), tally)
 	if e.dropped() == 0 {
 		t.Errorf("no request timed out: the scenario did not test what it says")

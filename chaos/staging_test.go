@@ -39,11 +39,11 @@ func (e *env) midStaging(p *inproc, n int, timeout time.Duration, act func(j sta
 	done := map[string]bool{}
 	deadline := time.Now().Add(timeout)
 	for len(done) < n && time.Now().Before(deadline) {
-		for id, tr := range p.d.Syncer().Transfers() {
+		for id, tr := range p.D.Syncer().Transfers() {
 			if tr.Sent < 5<<20 || tr.Sent >= tr.Total {
 				continue
 			}
-			j, ok, err := p.d.Store().Job(id)
+			j, ok, err := p.D.Store().Job(id)
 			if err != nil || !ok || done[j.Source.Path] {
 				continue
 			}
@@ -63,7 +63,7 @@ func TestCredentialsExpireMidUpload(t *testing.T) {
 	e.dropBig("c", n)
 	p := e.start(inprocOptions{staging: slowStaging})
 	acted := e.midStaging(p, n, time.Minute, func(state.Job) { e.Storage.(*mapboxsim.MemStorage).ExpireCredentials() })
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	e.report(fmt.Sprintf("credentials expire (%d mid-upload)", acted), tally)
 	if acted == 0 {
 		t.Errorf("no credentials expired mid-upload: the scenario did not test what it says")
@@ -93,7 +93,7 @@ func TestChangedWhileStaging(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	e.report(fmt.Sprintf("changed while staging (%d)", acted), tally)
 	if acted == 0 {
 		t.Errorf("no file changed mid-staging: the scenario did not test what it says")
@@ -109,7 +109,7 @@ func TestDeletedWhileQueued(t *testing.T) {
 	p := e.start(inprocOptions{})
 	var queued []state.Job
 	testkit.WaitFor(t, "a queue", time.Minute, func() bool {
-		queued, _ = p.d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageQueued}})
+		queued, _ = p.D.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageQueued}})
 		return len(queued) >= n/2
 	})
 	deleted := 0
@@ -119,7 +119,7 @@ func TestDeletedWhileQueued(t *testing.T) {
 		}
 		deleted++
 	}
-	tally := e.waitQuiet(2*time.Minute, p.idle)
+	tally := e.waitQuiet(2*time.Minute, p.Idle)
 	e.report(fmt.Sprintf("deleted while queued (%d)", deleted), tally)
 }
 
@@ -129,6 +129,6 @@ func TestManyFilesAtOnce(t *testing.T) {
 	n := pick(10000, 1000)
 	e.dropFiles("m", n, 300)
 	p := e.start(inprocOptions{workers: 4})
-	tally := e.waitQuiet(pick(20*time.Minute, 4*time.Minute), p.idle)
+	tally := e.waitQuiet(pick(20*time.Minute, 4*time.Minute), p.Idle)
 	e.report(fmt.Sprintf("%d files at once", n), tally)
 }

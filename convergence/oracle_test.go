@@ -176,7 +176,7 @@ func (r *runner) finish() verdict {
 		}
 		time.Sleep(20 * time.Millisecond) // a poll tick, not a wait for an event
 	}
-	if err := errors.Join(w.inproc.d.Store().Check(), w.inproc.d.Store().CheckPending()); err != nil {
+	if err := errors.Join(w.inproc.D.Store().Check(), w.inproc.D.Store().CheckPending()); err != nil {
 		problems = append(problems, fmt.Sprintf("the state's consistency check: %v", err))
 	}
 	w.stopInproc()
@@ -197,7 +197,7 @@ func (r *runner) busy(now time.Time) string {
 	if d := now.Sub(r.touch); d < quietAfterTouch {
 		return "the folder changed " + d.Round(time.Millisecond).String() + " ago"
 	}
-	idle, err := w.inproc.d.Syncer().Idle()
+	idle, err := w.inproc.D.Syncer().Idle()
 	if err != nil || !idle {
 		return fmt.Sprintf("the daemon has jobs queued or in flight (%v)", err)
 	}
@@ -285,7 +285,7 @@ func (r *runner) check() []string {
 		}
 		problems = append(problems, fmt.Sprintf("%s holds %s; the folder holds %s", ts, got, strings.Join(want, " and ")))
 	}
-	store := w.inproc.d.Store()
+	store := w.inproc.D.Store()
 	for _, f := range files {
 		cw := w.watchOf(f.watch)
 		rec, known, err := store.File(state.FileKey{Watch: cw.Path, Path: f.rel})

@@ -1,10 +1,8 @@
 package convergence
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,12 +14,11 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/chaos"
 	"github.com/tilesyncd/tilesyncd/config"
-	"github.com/tilesyncd/tilesyncd/daemon"
-	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/syncer"
 
 	"github.com/tilesyncd/tilesyncd/internal/clock"
+	"github.com/tilesyncd/tilesyncd/internal/testdaemon"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
@@ -135,29 +132,18 @@ func (w *world) abs(watch, rel string) string {
 
 // inproc is a daemon run in the test process with the pace of a test: fast
 // retries and polls, and a one-second wait for answers.
-type inproc struct {
-	d      *daemon.Daemon
-	cancel context.CancelFunc
-	done   chan error
-}
+type inproc = testdaemon.Proc
 
-// startInproc opens the daemon on the world's configuration and runs it.
+// startInproc opens the daemon on the world's configuration and runs it,
+// with the checker's own pacing (faster than testdaemon.Fast).
 func (w *world) startInproc() {
 	w.t.Helper()
-	hc := mapbox.NewHTTPClient()
-	hc.Transport.(*http.Transport).ResponseHeaderTimeout = time.Second
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := daemon.Open(w.cfg, daemon.Options{Logger: log, HTTPClient: hc,
-		Poll:    syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, BusyGap: 100 * time.Millisecond},
-		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
-		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
-	if err != nil {
-		w.t.Fatalf("open the daemon: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &inproc{d: d, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- d.Run(ctx) }()
-	w.inproc = p
+	o := testdaemon.Options(testdaemon.Fast)
+	o.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o.Poll = syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, BusyGap: 100 * time.Millisecond}
+	o.Backoff = syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}
+	o.Budget = ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}
+	w.inproc = testdaemon.Start(w.t, w.cfg, o)
 }
 
 // stopInproc stops the in-process daemon gracefully and closes its state.
@@ -167,11 +153,9 @@ func (w *world) stopInproc() {
 		return
 	}
 	w.inproc = nil
-	p.cancel()
-	if err := <-p.done; err != nil {
+	if err := p.Stop(); err != nil {
 		w.t.Errorf("the daemon's Run: %v", err)
 	}
-	p.d.Close()
 }
 
 // --- the real binary ---------------------------------------------------------

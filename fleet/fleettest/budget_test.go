@@ -32,7 +32,7 @@ func TestSharedBudget(t *testing.T) {
 		t.Errorf("%d answers 429 on one shared budget, want none", n)
 	}
 	for _, p := range nodes {
-		st := p.d.Budget().Stats()
+		st := p.D.Budget().Stats()
 		if !st.Shared || st.Nodes != 3 || st.Fallback {
 			t.Errorf("node %s's budget: shared %v, %d nodes, fallback %v; want shared by 3", p.name, st.Shared, st.Nodes, st.Fallback)
 		}

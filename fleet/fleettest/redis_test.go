@@ -48,12 +48,12 @@ func TestRedisPartition(t *testing.T) {
 	testkit.WaitFor(t, "three uploads", 30*time.Second, func() bool { return len(w.base.Srv.Uploads()) >= 3 })
 	proxy.Partition()
 	w.whileDown(a, ea, "Redis partitioned")
-	if st := a.d.Budget().Stats(); !st.Fallback {
+	if st := a.D.Budget().Stats(); !st.Fallback {
 		t.Errorf("the budget does not say it fell back while Redis is cut off: %+v", st)
 	}
 	proxy.Heal()
 	testkit.WaitFor(t, "node a to reach Redis again", 20*time.Second, func() bool {
-		n, _ := a.d.FleetCounters()
+		n, _ := a.D.FleetCounters()
 		return n.Reachable
 	})
 	proxy.SetLatency(50 * time.Millisecond) // 100 ms a round trip: slow, within the nodes' timeout
@@ -68,7 +68,7 @@ func TestRedisPartition(t *testing.T) {
 	})
 	proxy.SetLatency(0)
 	w.converge("redis partitioned, then slow", 2*time.Minute, func() bool { return a.idle() && b.idle() })
-	if n := a.d.Budget().Stats(); n.Fallback {
+	if n := a.D.Budget().Stats(); n.Fallback {
 		t.Errorf("still in fallback after the partition healed")
 	}
 }
@@ -79,7 +79,7 @@ func TestRedisPartition(t *testing.T) {
 func (w *world) whileDown(a *proc, ea *testenv.Env, what string) {
 	w.t.Helper()
 	testkit.WaitFor(w.t, "node a to find Redis unreachable", 20*time.Second, func() bool {
-		n, _ := a.d.FleetCounters()
+		n, _ := a.D.FleetCounters()
 		return !n.Reachable
 	})
 	w.drop(w.base.Drop, "d", 3, 2000)
@@ -95,7 +95,7 @@ func (w *world) whileDown(a *proc, ea *testenv.Env, what string) {
 	testkit.WaitFor(w.t, "the shared folder's new files to wait", 20*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		for _, j := range a.d.FleetStatus(ctx).Waiting {
+		for _, j := range a.D.FleetStatus(ctx).Waiting {
 			if strings.HasPrefix(j.Tileset, "acme.d") && strings.Contains(j.Reason, "unreachable") {
 				return true
 			}

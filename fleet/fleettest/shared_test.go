@@ -19,7 +19,7 @@ func TestSharedFolder(t *testing.T) {
 		w.write(w.base.Drop, "s000"+string(rune('0'+i)), 2, 3000)
 	}
 	w.converge("shared folder, new versions", time.Minute, idle)
-	ua, ub := a.d.Syncer().Stats().Uploaded.Load(), b.d.Syncer().Stats().Uploaded.Load()
+	ua, ub := a.D.Syncer().Stats().Uploaded.Load(), b.D.Syncer().Stats().Uploaded.Load()
 	t.Logf("uploads by a %d, by b %d", ua, ub)
 	if ua+ub != 25 {
 		t.Errorf("uploaded %d + %d, want 25 in all", ua, ub)

@@ -23,7 +23,7 @@ func TestStatusShowsTheFleet(t *testing.T) {
 	a := w.run("a", w.node("a", nodeOptions{shared: true}))
 	b := w.run("b", w.node("b", nodeOptions{shared: true}))
 	w.drop(w.base.Drop, "st", 4, 2000)
-	srv, err := control.New(control.Options{Source: a.d})
+	srv, err := control.New(control.Options{Source: a.D})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,10 @@ import (
 	"github.com/tilesyncd/tilesyncd/daemon"
 	"github.com/tilesyncd/tilesyncd/internal/clock"
 	"github.com/tilesyncd/tilesyncd/internal/redistest"
+	"github.com/tilesyncd/tilesyncd/internal/testdaemon"
 	"github.com/tilesyncd/tilesyncd/internal/testenv"
 	"github.com/tilesyncd/tilesyncd/mapbox"
-	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
-	"github.com/tilesyncd/tilesyncd/syncer"
 )
 
 // The fleet's group, and the Redis password of every scenario: no log may
@@ -217,53 +216,31 @@ func (w *world) holders() map[string]string {
 
 // --- nodes in this process ---------------------------------------------------
 
-// proc is a daemon run in the test process with fast polls and retries.
+// proc is a node's daemon run in the test process with fast polls and
+// retries (testdaemon).
 type proc struct {
-	name   string
-	env    *testenv.Env
-	d      *daemon.Daemon
-	cancel context.CancelFunc
-	done   chan error
+	*testdaemon.Proc
+	name string
+	env  *testenv.Env
 }
 
 // run opens a daemon on env's configuration and runs it until stop (or the
 // end of the test).
 func (w *world) run(name string, env *testenv.Env, opts ...func(*daemon.Options)) *proc {
 	w.t.Helper()
-	o := daemon.Options{Logger: env.Logger(), HTTPClient: testenv.HTTPClient(time.Second),
-		Poll:    syncer.PollPace{First: 100 * time.Millisecond, Max: 400 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 200 * time.Millisecond},
-		Backoff: syncer.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-		Budget:  ratelimit.Options{MinOutage: 50 * time.Millisecond, MaxOutage: time.Second}}
+	o := testdaemon.Options(testdaemon.Fast)
+	o.Logger = env.Logger()
 	for _, f := range opts {
 		f(&o)
 	}
-	d, err := daemon.Open(env.Config(), o)
-	if err != nil {
-		w.t.Fatalf("open node %s: %v", name, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &proc{name: name, env: env, d: d, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- d.Run(ctx) }()
-	w.t.Cleanup(p.stop)
-	return p
+	return &proc{Proc: testdaemon.Start(w.t, env.Config(), o), name: name, env: env}
 }
 
 // idle reports whether the node's queue is empty.
-func (p *proc) idle() bool {
-	ok, err := p.d.Syncer().Idle()
-	return err == nil && ok
-}
+func (p *proc) idle() bool { return p.Idle() }
 
 // stop stops the daemon and closes it (it leaves the fleet).
-func (p *proc) stop() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
-	p.d.Close()
-	p.cancel = nil
-}
+func (p *proc) stop() { p.Stop() }
 
 // --- the real binary ---------------------------------------------------------
 

@@ -24,7 +24,7 @@ var levels = [][]string{
 
 // fakes may be imported by tests only (mapboxsim by the demo too).
 var fakes = map[string]bool{"mapboxsim": true, "internal/miniotest": true, "internal/testenv": true,
-	"internal/testkit": true, "internal/redistest": true, "state/statetest": true, "mapboxsim/storagetest": true, "fleet/fleettest": true}
+	"internal/testkit": true, "internal/redistest": true, "state/statetest": true, "mapboxsim/storagetest": true, "fleet/fleettest": true, "internal/testdaemon": true}
 
 // suites are test suites with code of their own (a proxy, a ledger).
 var suites = map[string]bool{"chaos": true, "convergence": true, "bench": true, "internal/layers": true}
