@@ -250,3 +250,37 @@ func TestConflictLosesTo(t *testing.T) {
 		t.Fatalf("a winner: %+v", r)
 	}
 }
+
+// TestCancelGoneTakesAFileThatJoinedMeanwhile: the sender finds a job's file
+// gone and, in one transaction, moves the job to a file that joined it in
+// the meantime instead of cancelling that file's content with it (seed
+// 410238775605 of make chaos: a move right after a revert lost the moved
+// copy); with no such file, the job is cancelled.
+func TestCancelGoneTakesAFileThatJoinedMeanwhile(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	first, _ := s.Enqueue(fileJob("u.a", "b/p", "A"))
+	ok(s.StartStaging(first.Job.ID))
+	// The sender's staging finds b/p gone; before it settles the job,
+	// intake reads the moved copy a/p, which joins the job.
+	if err := s.RemoveFile(state.FileKey{Watch: watch, Path: "b/p"}); err != nil {
+		t.Fatal(err)
+	}
+	if joined, _ := s.Enqueue(fileJob("u.a", "a/p", "A")); !joined.Existing {
+		t.Fatalf("the moved copy joins the job: %+v", joined)
+	}
+	j, retargeted, err := s.CancelGone(first.Job.ID, "removed")
+	if err != nil || !retargeted || j.Source.Path != "a/p" || j.Stage == state.StageDone {
+		t.Fatalf("CancelGone with a joined copy: %+v retargeted %v, %v; want the job moved to a/p", j, retargeted, err)
+	}
+	if o := outcome(t, s, "a/p"); o != state.OutcomePending {
+		t.Errorf("a/p is %s, want pending (its job goes on)", o)
+	}
+	// With no file left that holds the content, the job is cancelled.
+	if err := s.RemoveFile(state.FileKey{Watch: watch, Path: "a/p"}); err != nil {
+		t.Fatal(err)
+	}
+	if j, retargeted, err := s.CancelGone(first.Job.ID, "removed"); err != nil || retargeted || j.Stage != state.StageDone {
+		t.Fatalf("CancelGone with no copy: %+v retargeted %v, %v; want cancelled", j, retargeted, err)
+	}
+}

@@ -325,6 +325,29 @@ func (s *Store) Cancel(id uint64, reason string) (Job, error) {
 		})
 }
 
+// CancelGone settles a job whose file changed or went away before any
+// create was sent: a joined file that still holds its content becomes its
+// source (as Retarget does; retargeted is true) when the job is not yet
+// staged, else the job is cancelled (as Cancel does). It is one
+// transaction, so a file that joins the job while the sender decides is
+// never cancelled with it.
+func (s *Store) CancelGone(id uint64, reason string) (j Job, retargeted bool, err error) {
+	j, err = s.transition(id, "cancel or retarget", []Stage{StageQueued, StageStaging, StageStaged, StageRetryWait},
+		func(t *txn, j *Job) error {
+			if j.UploadID != "" || !j.CreateSentAt.IsZero() {
+				return fmt.Errorf("job %d may exist at Mapbox: %w", id, ErrInvalidTransition)
+			}
+			staging := j.Stage == StageQueued || j.Stage == StageStaging || j.Stage == StageRetryWait && j.RetryFrom == StageStaging
+			if staging && t.retarget(j) {
+				retargeted = true
+				return nil
+			}
+			j.Stage = StageDone
+			return t.endJob(*j, OutcomeCancelled, reason)
+		})
+	return j, retargeted, err
+}
+
 // Retarget makes one of a job's joined files its source when the source is
 // gone or no longer holds the job's content before any create was sent.
 // Staging starts over from the new source (credentials and multipart upload

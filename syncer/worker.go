@@ -289,17 +289,23 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		defer s.source.ReadAgain(j.Source)
 	}
 	switch {
-	case gone && s.retarget(j):
-		retry(s.now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
 	case gone:
 		reason := "the file changed while it was staged; it is sent again once it settles"
 		if errors.Is(err, fs.ErrNotExist) {
 			reason = "the file (or a part of it) was removed before it was sent"
 		}
-		log.Info("cancelled", "reason", reason)
-		s.stats.Cancelled.Add(1)
-		if _, e := s.store.Cancel(j.ID, reason); e != nil {
+		// One transaction decides: a file that joins the job meanwhile
+		// becomes its source rather than being cancelled with it.
+		nj, retargeted, e := s.store.CancelGone(j.ID, reason)
+		switch {
+		case e != nil:
 			log.Error("cancel job", "err", e)
+		case retargeted:
+			log.Info("the job's file is gone or changed; another file holds the same content", "source", nj.Source.String())
+			retry(s.now(), slog.LevelInfo, "the file is gone or changed; staging the same content from another file that holds it")
+		default:
+			log.Info("cancelled", "reason", reason)
+			s.stats.Cancelled.Add(1)
 		}
 	case errors.As(err, new(createUnsettled)):
 		retry(err.(createUnsettled).at, slog.LevelInfo, "waiting before looking for an earlier create whose answer was lost")
@@ -327,18 +333,4 @@ func (s *Syncer) handle(ctx context.Context, j state.Job, err error) {
 		retry(s.now().Add(s.backoff.delay(j.Attempts)), slog.LevelWarn, "transient failure; retrying later")
 	}
 	signal(s.wake)
-}
-
-// retarget makes a joined file that still holds the job's content its
-// source (a file moved, or a copy), and reports whether there was one.
-func (s *Syncer) retarget(j state.Job) bool {
-	nj, err := s.store.Retarget(j.ID)
-	if err != nil {
-		if !errors.Is(err, state.ErrNotFound) {
-			s.log.Error("retarget job", "job", j, "err", err)
-		}
-		return false
-	}
-	s.log.Info("the job's file is gone or changed; another file holds the same content", "job", j, "source", nj.Source.String())
-	return true
 }
