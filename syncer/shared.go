@@ -186,9 +186,12 @@ func (s *Syncer) sharedSends(j state.Job) bool {
 func (s *Syncer) dueNow(j state.Job) bool {
 	if len(s.sharing.folders) > 0 {
 		s.sharing.mu.Lock()
-		w := s.sharing.waits[j.ID]
+		var until time.Time
+		if w := s.sharing.waits[j.ID]; w != nil {
+			until = w.until // read under the lock: waitFleet moves it
+		}
 		s.sharing.mu.Unlock()
-		if w != nil && time.Now().Before(w.until) {
+		if time.Now().Before(until) {
 			return false
 		}
 	}
