@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"strings"
 )
 
 // Lifecycle says how Supervise runs the daemon over its configuration's life.
@@ -117,13 +118,23 @@ func waitStopped(done <-chan error, timeout time.Duration) error {
 // checking every interval, until ctx ends. (Polling, not notifications: the
 // file may be replaced by an editor's rename, or live on a network drive.)
 func watchFile(ctx context.Context, path string, interval time.Duration) <-chan struct{} {
+	return watchFiles(ctx, []string{path}, interval)
+}
+
+// watchFiles is watchFile for several files: it signals when any of them
+// changes, appears or goes.
+func watchFiles(ctx context.Context, files []string, interval time.Duration) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "missing"
+		var b strings.Builder
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				fmt.Fprintf(&b, "%d %d;", fi.Size(), fi.ModTime().UnixNano())
+			} else {
+				b.WriteString("missing;")
+			}
 		}
-		return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+		return b.String()
 	}
 	last := stamp()
 	go func() {
