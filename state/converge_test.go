@@ -284,3 +284,31 @@ func TestCancelGoneTakesAFileThatJoinedMeanwhile(t *testing.T) {
 		t.Fatalf("CancelGone with no copy: %+v retargeted %v, %v; want cancelled", j, retargeted, err)
 	}
 }
+
+// TestCompetitorIsAJoinedCopy: the job in flight for a tileset came from a
+// file that has since moved (its old path removed, the new one joined to
+// the job). Another file mapping to the tileset, which changed earlier,
+// must lose to the moved copy, not be queued behind the job as if nothing
+// held its content (seed 410238778355 of make chaos).
+func TestCompetitorIsAJoinedCopy(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	f0, _ := s.Enqueue(fileJob("u.p", "a/p.json", "X"))
+	ok(s.StartStaging(f0.Job.ID))
+	if moved, _ := s.Enqueue(fileJob("u.p", "b/sub/p.json", "X")); !moved.Existing {
+		t.Fatalf("the moved copy joins the job in flight: %+v", moved)
+	}
+	if err := s.RemoveFile(state.FileKey{Watch: watch, Path: "a/p.json"}); err != nil {
+		t.Fatal(err)
+	}
+	f2 := fileJob("u.p", "b/sub/p.geojson", "Y")
+	var asked []string
+	f2.LosesTo = func(other state.FileKey) bool { asked = append(asked, other.Path); return other.Path == "b/sub/p.json" }
+	r, err := s.Enqueue(f2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lost == nil || r.Lost.Path != "b/sub/p.json" {
+		t.Fatalf("the earlier-changed file against the moved copy: %+v (asked about %v); want it lost to b/sub/p.json", r, asked)
+	}
+}

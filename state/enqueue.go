@@ -202,29 +202,40 @@ func (t *txn) heldOrFailed(nj NewJob, jobs, live []Job) (res EnqueueResult, sett
 
 // competitor returns, when two files map to one tileset, the other file
 // whose content the tileset will hold (the newest queued or in-flight job's
-// source, else the last upload's) if its record still holds that content;
-// nil when there is none, or it is nj's own file.
+// source or, when that file is gone or holds other content now, a file
+// joined to the job that still holds it: a move; else the last upload's
+// source) if its record still holds that content; nil when there is none,
+// or it is nj's own file.
 func (t *txn) competitor(nj NewJob, live []Job) (*FileKey, error) {
-	var key FileKey
+	var keys []FileKey
 	var sha string
 	if len(live) > 0 {
-		key, sha = live[len(live)-1].Source, live[len(live)-1].SHA256
+		j := live[len(live)-1]
+		keys, sha = append([]FileKey{j.Source}, j.Joined...), j.SHA256
 	} else {
 		var ts TilesetRecord
 		found, err := getJSON(t.b(bucketTilesets), []byte(nj.Tileset), &ts)
 		if err != nil || !found {
 			return nil, err
 		}
-		key, sha = ts.Source, ts.SHA256
+		keys, sha = []FileKey{ts.Source}, ts.SHA256
 	}
-	if key == nj.Source || key.validate() != nil {
-		return nil, nil
+	if keys[0] == nj.Source {
+		return nil, nil // nj's own file made the content
 	}
-	rec, ok, err := getFile(t.b(bucketFiles), key)
-	if err != nil || !ok || rec.SHA256 != sha || rec.Tileset != nj.Tileset {
-		return nil, err
+	for _, key := range keys {
+		if key == nj.Source || key.validate() != nil {
+			continue
+		}
+		rec, ok, err := getFile(t.b(bucketFiles), key)
+		if err != nil {
+			return nil, err
+		}
+		if ok && rec.SHA256 == sha && rec.Tileset == nj.Tileset {
+			return &key, nil
+		}
 	}
-	return &key, nil
+	return nil, nil
 }
 
 // recordLost stores nj.File as superseded by the file at winner.
