@@ -23,10 +23,12 @@ func init() {
 		summary: "see tilesyncd sync the bundled examples to a built-in simulator (no account, no network)",
 		usage:   "[--dir DIR] [--keep] [--log-format auto|console|text|json]",
 		help: `Starts a local simulator of Mapbox's Uploads API (and of its S3 staging
-bucket) on 127.0.0.1, copies the bundled example files — GeoJSON, GPX, KML,
-CSV, a zipped shapefile, MBTiles, GeoTIFF — into a drop folder, with two
-larger GeoJSON files written for the occasion, and runs the daemon on them,
-as it would run against Mapbox. The demo's link to S3 is held to 4 MiB/s,
+bucket) and of the Tiling Service on 127.0.0.1, copies the bundled example
+files — GeoJSON, GPX, KML, CSV, a zipped shapefile, MBTiles, GeoTIFF — into
+a drop folder, with two larger GeoJSON files written for the occasion, and
+runs the daemon on them, as it would run against Mapbox: one rule sends a
+folder's GeoJSON through the Tiling Service (converted, its recipe applied,
+published), the others through the Uploads API. The demo's link to S3 is held to 4 MiB/s,
 as a laptop's in the field, so that the larger files' staging can be
 watched. You see each file settle, get staged, created and processed; then
 one file is changed and sent again, and one is touched without changing

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/internal/console"
+	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/terminal"
 )
@@ -77,14 +78,10 @@ func printDemoSummary(w io.Writer, srv *mapboxsim.Server, c demoCounts) {
 	say := narrator(w, width)
 	say("done in %s: %d files, %d uploads, %d skipped as unchanged, %d failed",
 		c.took.Round(time.Second), c.files, c.uploaded, c.unchanged, c.failed)
-	ups := srv.Uploads()
-	tw := len("tileset")
-	for _, u := range ups {
-		tw = min(max(tw, len(u.Tileset)), 32)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "    %-*s  %-8s  %8s  %s\n", tw, "tileset", "upload", "size", "at Mapbox")
-	for _, u := range ups {
+	// One row per upload (Uploads API) and per publish job (MTS).
+	type row struct{ tileset, id, size, state string }
+	var rows []row
+	for _, u := range srv.Uploads() {
 		state := "processed"
 		switch {
 		case u.Error != "":
@@ -92,8 +89,31 @@ func printDemoSummary(w io.Writer, srv *mapboxsim.Server, c demoCounts) {
 		case !u.Complete:
 			state = "processing"
 		}
-		row := fmt.Sprintf("    %-*s  %-8.8s  %8s  %s", tw, u.Tileset, u.ID, humanBytes(u.Size), state)
-		b.WriteString(console.Truncate(terminal.Escape(row), width) + "\n")
+		rows = append(rows, row{u.Tileset, u.ID, humanBytes(u.Size), state})
+	}
+	for _, j := range srv.MTSJobs() {
+		var size int64
+		for _, in := range j.Inputs {
+			size += in.Size
+		}
+		state := "published (MTS)"
+		if j.Stage != mapbox.JobSuccess {
+			state = "MTS job " + string(j.Stage)
+		}
+		if len(j.Errors) > 0 {
+			state += ": " + j.Errors[0]
+		}
+		rows = append(rows, row{j.Tileset, j.ID, humanBytes(size), state})
+	}
+	tw := len("tileset")
+	for _, r := range rows {
+		tw = min(max(tw, len(r.tileset)), 32)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "    %-*s  %-8s  %8s  %s\n", tw, "tileset", "upload", "size", "at Mapbox")
+	for _, r := range rows {
+		line := fmt.Sprintf("    %-*s  %-8.8s  %8s  %s", tw, r.tileset, r.id, r.size, r.state)
+		b.WriteString(console.Truncate(terminal.Escape(line), width) + "\n")
 	}
 	counts := srv.Counts()
 	var parts []string
