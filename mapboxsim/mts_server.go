@@ -231,16 +231,8 @@ func (s *Server) handleMTS(w http.ResponseWriter, r *http.Request, t mtsTarget) 
 		writeMessage(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	token := r.URL.Query().Get("access_token")
-	s.mu.Lock()
-	acct, valid := s.tokens[token]
-	s.mu.Unlock()
-	switch {
-	case token == "":
-		writeMessage(w, http.StatusUnauthorized, "Not Authorized - No Token")
-		return
-	case !valid:
-		writeMessage(w, http.StatusUnauthorized, "Not Authorized - Invalid Token")
+	acct, ok := s.authenticate(w, r)
+	if !ok {
 		return
 	}
 	if !s.admitMTS(w, t.ep) {

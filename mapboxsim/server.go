@@ -271,12 +271,9 @@ func (s *Server) dispatch(r *http.Request) (mapbox.Endpoint, http.HandlerFunc) {
 	return ep, func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, ep, user, id, known) }
 }
 
-// handle serves a request that no fault stopped.
-func (s *Server) handle(w http.ResponseWriter, r *http.Request, ep mapbox.Endpoint, user, id string, known bool) {
-	if !known {
-		writeMessage(w, http.StatusNotFound, "Not Found")
-		return
-	}
+// authenticate reads the request's token and answers 401 (with Mapbox's
+// words) when it is missing or unknown; ok says the request may go on.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (acct account, ok bool) {
 	token := r.URL.Query().Get("access_token")
 	s.mu.Lock()
 	acct, valid := s.tokens[token]
@@ -284,9 +281,22 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, ep mapbox.Endpoi
 	switch {
 	case token == "":
 		writeMessage(w, http.StatusUnauthorized, "Not Authorized - No Token")
-		return
+		return acct, false
 	case !valid:
 		writeMessage(w, http.StatusUnauthorized, "Not Authorized - Invalid Token")
+		return acct, false
+	}
+	return acct, true
+}
+
+// handle serves a request that no fault stopped.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, ep mapbox.Endpoint, user, id string, known bool) {
+	if !known {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	acct, ok := s.authenticate(w, r)
+	if !ok {
 		return
 	}
 	if !s.admit(w) {
