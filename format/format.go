@@ -117,14 +117,25 @@ func MissingShapefileParts(shp string, exists func(path string) bool) []string {
 // entry counts). It reads only the zip's central directory. It returns the reason to refuse
 // the file, or "".
 func ZippedShapefile(file string) (refusal string, err error) {
+	sizes, refusal, err := ZippedShapefileParts(file)
+	if refusal != "" || err != nil {
+		return refusal, err
+	}
+	return ShapefileSizeRefusal(sizes), nil
+}
+
+// ZippedShapefileParts inspects a .zip's central directory: it must hold a
+// .shp with its .shx and .dbf. It returns every entry's name and
+// uncompressed size, for a size rule (ShapefileSizeRefusal is the Uploads
+// API's), and the reason to refuse the zip as no complete shapefile, or "".
+func ZippedShapefileParts(file string) (sizes []PartSize, refusal string, err error) {
 	zr, err := zip.OpenReader(file)
 	if err != nil {
-		return "", fmt.Errorf("read zip %s: %w", file, err)
+		return nil, "", fmt.Errorf("read zip %s: %w", file, err)
 	}
 	defer zr.Close()
 	have := map[string]bool{}
 	var shp string
-	var sizes []PartSize
 	for _, f := range zr.File {
 		name := strings.ToLower(f.Name)
 		have[name] = true
@@ -134,12 +145,12 @@ func ZippedShapefile(file string) (refusal string, err error) {
 		sizes = append(sizes, PartSize{Name: path.Base(f.Name), Size: int64(min(f.UncompressedSize64, 1<<62))})
 	}
 	if shp == "" {
-		return "zip holds no shapefile (.shp)", nil
+		return sizes, "zip holds no shapefile (.shp)", nil
 	}
 	if missing := MissingShapefileParts(shp, func(p string) bool { return have[strings.ToLower(p)] }); len(missing) > 0 {
-		return fmt.Sprintf("incomplete shapefile in zip (missing %s)", strings.Join(missing, ", ")), nil
+		return sizes, fmt.Sprintf("incomplete shapefile in zip (missing %s)", strings.Join(missing, ", ")), nil
 	}
-	return ShapefileSizeRefusal(sizes), nil
+	return sizes, "", nil
 }
 
 // PartSize is the name and uncompressed size of a part of a shapefile.

@@ -44,7 +44,7 @@ func (in *Intake) content(ctx context.Context, abs string) (sendPath, sha string
 		}
 		return abs, sha, size, err
 	}
-	return in.zipFrom(ctx, folder, abs)
+	return in.zipFrom(ctx, folder, abs, true)
 }
 
 // folderOf opens the watch folder holding abs and returns abs relative to it.
@@ -68,15 +68,16 @@ func (in *Intake) zipShapefile(ctx context.Context, shp string) (string, string,
 		return "", "", 0, err
 	}
 	defer folder.Close()
-	return in.zipFrom(ctx, folder, shp)
+	return in.zipFrom(ctx, folder, shp, true)
 }
 
 // zipFrom zips the shapefile whose .shp is shp, in folder, into the spool
 // and returns the zip's path, SHA-256 and size. Its parts are opened once
-// each; the shapefile is refused by its parts' sizes (every part counts:
-// format.ShapefileSizeRefusal) and when the spool has not room for the zip
-// and a margin (checkSpoolRoom), before a byte is written.
-func (in *Intake) zipFrom(ctx context.Context, folder *watcher.Folder, shp string) (string, string, int64, error) {
+// each; the shapefile is refused when the spool has not room for the zip
+// and a margin (checkSpoolRoom) and, when sized (for the Uploads API), by
+// its parts' sizes (every part counts: format.ShapefileSizeRefusal),
+// before a byte is written.
+func (in *Intake) zipFrom(ctx context.Context, folder *watcher.Folder, shp string, sized bool) (string, string, int64, error) {
 	sf, err := format.OpenShapefile(shp, func(p string) (*os.File, fs.FileInfo, error) {
 		_, rel, _ := in.cfg.WatchFor(p)
 		return folder.Open(rel)
@@ -85,7 +86,7 @@ func (in *Intake) zipFrom(ctx context.Context, folder *watcher.Folder, shp strin
 		return "", "", 0, err
 	}
 	defer sf.Close()
-	if refusal := format.ShapefileSizeRefusal(sf.Sizes()); refusal != "" {
+	if refusal := format.ShapefileSizeRefusal(sf.Sizes()); sized && refusal != "" {
 		return "", "", 0, fmt.Errorf("shapefile %s: %s", shp, refusal)
 	}
 	if err := checkSpoolRoom(in.spool, shp, zipBound(sf.Total())); err != nil {

@@ -108,7 +108,8 @@ func (in *Intake) convertFile(ctx context.Context, abs string, w *bufio.Writer) 
 	defer folder.Close()
 	var input convert.Input
 	if strings.EqualFold(filepath.Ext(abs), ".shp") {
-		zipped, _, _, err := in.zipFrom(ctx, folder, abs)
+		// Converted, not sent: the Uploads API's shapefile limit does not bind it.
+		zipped, _, _, err := in.zipFrom(ctx, folder, abs, false)
 		if err != nil {
 			return convert.Stats{}, err
 		}

@@ -127,3 +127,31 @@ func sha256hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// The Uploads API's shapefile limit (260 MB for the .shp and .dbf) does
+// not bind a shapefile an MTS rule sends: it is converted, and only the
+// converted source is held to MTS's limit.
+func TestMTSShapefileOverUploadsLimit(t *testing.T) {
+	in, drop, _ := newMTSIntake(t)
+	for _, ext := range []string{".shp", ".shx", ".dbf", ".prj", ".cpg"} {
+		data, err := os.ReadFile(filepath.Join("..", "convert", "testdata", "poly_2154"+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(drop, "polys"+ext), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Past the records the header counts, sparse: read by nobody.
+	if err := os.Truncate(filepath.Join(drop, "polys.dbf"), 300_000_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Ingest(t.Context(), watcher.Event{Kind: watcher.Ready, Root: drop, Rel: "polys.shp"}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := in.store.ListJobs(state.JobFilter{})
+	if len(jobs) != 1 {
+		rec, _, _ := in.store.File(state.FileKey{Watch: drop, Path: "polys.shp"})
+		t.Fatalf("%d jobs; the file's record: %+v", len(jobs), rec)
+	}
+}

@@ -126,7 +126,9 @@ func decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 		refusal = d.mts(target.MTS, f, size, refusal)
 	}
 	if refusal == "" {
-		refusal = checkShapefile(w, abs, base, size, siblings)
+		// A shapefile sent to MTS is converted: the Uploads API's size
+		// rule does not bind it, only the converted source's limit.
+		refusal = checkShapefile(w, abs, base, size, siblings, target.MTS == nil)
 	}
 	if refusal != "" {
 		d.Action, d.Reason = Refused, refusal
@@ -136,12 +138,18 @@ func decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 	return d
 }
 
-func checkShapefile(w *config.Watch, abs, base string, size int64, siblings Siblings) string {
+// checkShapefile returns the reason to refuse a shapefile (a .zip or the
+// .shp of a set): incomplete, a part leaving the watch folder, or, when
+// sized, over the Uploads API's size rule.
+func checkShapefile(w *config.Watch, abs, base string, size int64, siblings Siblings, sized bool) string {
 	switch strings.ToLower(path.Ext(base)) {
 	case ".zip":
-		refusal, err := format.ZippedShapefile(abs)
+		sizes, refusal, err := format.ZippedShapefileParts(abs)
 		if err != nil {
 			return "not a readable zip: " + err.Error()
+		}
+		if refusal == "" && sized {
+			refusal = format.ShapefileSizeRefusal(sizes)
 		}
 		return refusal
 	case ".shp":
@@ -160,6 +168,9 @@ func checkShapefile(w *config.Watch, abs, base string, size int64, siblings Sibl
 			if fi, err := os.Stat(p); err == nil {
 				sizes = append(sizes, format.PartSize{Name: filepath.Base(p), Size: fi.Size()})
 			}
+		}
+		if !sized {
+			return ""
 		}
 		return format.ShapefileSizeRefusal(sizes)
 	}
