@@ -52,13 +52,23 @@ func newSetup(b *testing.B, o setupOptions) *setup {
 func (s *setup) open(b *testing.B, scale time.Duration, log *slog.Logger) *daemon.Daemon {
 	b.Helper()
 	p := syncer.DefaultPollPace
-	pace := syncer.PollPace{First: p.First / scale, Max: p.Max / scale, MinGap: p.MinGap / scale, BusyGap: p.BusyGap / scale}
+	pace := syncer.PollPace{First: p.First / scale, Max: p.Max / scale, MinGap: p.MinGap / scale, Idle: p.Idle / scale,
+		BusyGap: p.BusyGap / scale, BusyMax: p.BusyMax / scale}
 	d, err := daemon.Open(s.Config(), daemon.Options{Logger: log, Poll: pace,
 		Backoff: syncer.Backoff{Min: syncer.DefaultBackoff.Min / scale, Max: syncer.DefaultBackoff.Max / scale}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return d
+}
+
+// runInBackground runs d until the returned stop is called; stop waits
+// for Run to return.
+func runInBackground(d *daemon.Daemon) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return func() { cancel(); <-done }
 }
 
 // dropSmall writes n small GeoJSON files named prefix00000… into dir.

@@ -24,7 +24,7 @@ type APIMetrics struct {
 func NewAPIMetrics() *APIMetrics {
 	return &APIMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tilesyncd_api_requests_total",
-		Help: `Mapbox Uploads API requests sent, by endpoint and HTTP status code ("none": no answer came).`,
+		Help: `Mapbox API requests sent (Uploads API and MTS), by endpoint and HTTP status code ("none": no answer came).`,
 	}, []string{"endpoint", "code"})}
 }
 
@@ -65,6 +65,7 @@ type collector struct {
 
 	jobs, uploads, seen, staged, waited, rateLimited, spacing, limit, blocked *prometheus.Desc
 	watch, watchFiles, lastSuccess, tokenRejected, healthy, build             *prometheus.Desc
+	publishes, computeUnits, warnings                                         *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -84,12 +85,17 @@ func newCollector(s *Server) *collector {
 		tokenRejected: desc("tilesyncd_token_rejected", "1 while Mapbox refuses the token and nothing is sent."),
 		healthy:       desc("tilesyncd_healthy", "1 when /healthz answers 200."),
 		build:         desc("tilesyncd_build_info", "The running tilesyncd's version (always 1).", "version"),
+		publishes: desc("tilesyncd_mts_publish_jobs_total",
+			"MTS publish jobs that ended since the daemon started, by result (success, failed, superseded).", "result"),
+		computeUnits: desc("tilesyncd_mts_compute_units_total", "Compute units Mapbox reported for the successful MTS publish jobs since the daemon started."),
+		warnings: desc("tilesyncd_mts_warnings_total",
+			`Warnings of successful MTS publish jobs since the daemon started, by code ("W201": features dropped for tile size).`, "code"),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.jobs, c.uploads, c.seen, c.staged, c.waited, c.rateLimited, c.spacing, c.limit,
-		c.blocked, c.watch, c.watchFiles, c.lastSuccess, c.tokenRejected, c.healthy, c.build} {
+		c.blocked, c.watch, c.watchFiles, c.lastSuccess, c.tokenRejected, c.healthy, c.build, c.publishes, c.computeUnits, c.warnings} {
 		ch <- d
 	}
 }
@@ -117,6 +123,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.seen, float64(act.Seen))
 	counter(c.staged, float64(act.BytesStaged))
+	for result, v := range map[string]int64{"success": act.MTS.Succeeded, "failed": act.MTS.Failed, "superseded": act.MTS.Superseded} {
+		counter(c.publishes, float64(v), result)
+	}
+	counter(c.computeUnits, act.MTS.ComputeUnits)
+	for code, v := range act.MTS.Warnings {
+		counter(c.warnings, float64(v), code)
+	}
 	b := src.BudgetStats()
 	counter(c.waited, b.Waited.Seconds())
 	counter(c.rateLimited, float64(b.RateLimited))

@@ -61,6 +61,19 @@ type Activity struct {
 	AuthError error
 	// LastDone is when an upload last completed (zero if none since start).
 	LastDone time.Time
+	// MTS counts the Tiling Service's publish jobs that ended since start.
+	MTS Publishes
+}
+
+// Publishes count the MTS publish jobs that ended since the daemon
+// started.
+type Publishes struct {
+	// Succeeded, Failed and Superseded count them by how Mapbox ended them.
+	Succeeded, Failed, Superseded int64
+	// ComputeUnits are those Mapbox reported for the successful ones.
+	ComputeUnits float64
+	// Warnings counts their warnings by code ("W201": features dropped).
+	Warnings map[string]int64
 }
 
 // Progress is how far one staging has gone.

@@ -140,7 +140,8 @@ func (w *world) startInproc() {
 	w.t.Helper()
 	o := testdaemon.Options(testdaemon.Fast)
 	o.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	o.Poll = syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, BusyGap: 100 * time.Millisecond}
+	o.Poll = syncer.PollPace{First: 40 * time.Millisecond, Max: 150 * time.Millisecond, MinGap: 30 * time.Millisecond, Idle: 100 * time.Millisecond,
+		BusyGap: 100 * time.Millisecond, BusyMax: 200 * time.Millisecond}
 	o.Backoff = syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}
 	o.Budget = ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}
 	w.inproc = testdaemon.Start(w.t, w.cfg, o)

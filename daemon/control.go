@@ -67,6 +67,9 @@ func (d *Daemon) Activity() control.Activity {
 	for id, t := range d.syncer.Transfers() {
 		a.Transfers[id] = control.Progress{Sent: t.Sent, Total: t.Total}
 	}
+	p := st.MTS.Counts()
+	a.MTS = control.Publishes{Succeeded: p.Succeeded, Failed: p.Failed, Superseded: p.Superseded,
+		ComputeUnits: p.ComputeUnits, Warnings: p.Warnings}
 	return a
 }
 

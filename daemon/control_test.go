@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -290,4 +291,27 @@ func TestHealthzStall(t *testing.T) {
 		code, body := get(t, addr, "/healthz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "1 job(s) pending and nothing has progressed")
 	})
+}
+
+// scrapeOf reads the daemon's /metrics in process, as scrape does over
+// its control endpoint.
+func scrapeOf(t *testing.T, d *Daemon) map[string]*dto.MetricFamily {
+	t.Helper()
+	s, err := control.New(control.Options{Source: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Host = "127.0.0.1"
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return mfs
 }

@@ -62,7 +62,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 }
 
 // fastPoll polls processing uploads every few tens of milliseconds.
-var fastPoll = syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 100 * time.Millisecond}
+var fastPoll = syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Millisecond, MinGap: 50 * time.Millisecond, Idle: 100 * time.Millisecond,
+	BusyGap: 100 * time.Millisecond, BusyMax: 200 * time.Millisecond}
 
 // open opens a daemon on the env.
 func (e *env) open() *Daemon {

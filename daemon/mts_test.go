@@ -297,6 +297,17 @@ func TestMTSFailedJob(t *testing.T) {
 	if !strings.Contains(e.Logs.String(), "published, with warnings") {
 		t.Errorf("the log does not show the warnings")
 	}
+	// The metrics count the publish job, its compute units and its warning.
+	mfs := scrapeOf(t, d)
+	if v, _ := value(mfs, "tilesyncd_mts_publish_jobs_total", map[string]string{"result": "success"}); v != 1 {
+		t.Errorf("tilesyncd_mts_publish_jobs_total{result=success} = %v, want 1", v)
+	}
+	if v, _ := value(mfs, "tilesyncd_mts_warnings_total", map[string]string{"code": "W201"}); v != 1 {
+		t.Errorf("tilesyncd_mts_warnings_total{code=W201} = %v, want 1", v)
+	}
+	if v, _ := value(mfs, "tilesyncd_mts_compute_units_total", nil); v <= 0 || v != hist[0].CU {
+		t.Errorf("tilesyncd_mts_compute_units_total = %v, want the job's %v", v, hist[0].CU)
+	}
 }
 
 // TestMTSLockedSource: another client's publish job reads the tileset's

@@ -88,6 +88,7 @@ func (m mts) status(ctx context.Context, j state.Job, mj mapbox.Job) (st Status,
 		if err != nil {
 			return st, false, err
 		}
+		m.stats.MTS.ended(mj)
 		if len(mj.Warnings) > 0 {
 			m.log.Warn("published, with warnings", "job", nj, "job_id", mj.ID, "cu", mj.CU,
 				"codes", mj.WarningCodes(), "warnings", mj.Warnings)
@@ -101,8 +102,13 @@ func (m mts) status(ctx context.Context, j state.Job, mj mapbox.Job) (st Status,
 			msg = "no error given"
 		}
 		st.Failed = "Mapbox could not publish the tileset (job " + mj.ID + "): " + msg
+		m.stats.MTS.ended(mj)
 	case mapbox.JobSuperseded:
-		return st, false, m.superseded(ctx, j, mj)
+		if err := m.superseded(ctx, j, mj); err != nil {
+			return st, false, err
+		}
+		m.stats.MTS.ended(mj)
+		return st, false, nil
 	}
 	return st, true, nil
 }

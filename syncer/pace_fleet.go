@@ -26,3 +26,13 @@ func (s *Syncer) busyGap() time.Duration {
 	}
 	return min(s.pace.BusyGap*time.Duration(st.Nodes*fleetPollFactor), max(maxFleetBusyGap, s.pace.BusyGap))
 }
+
+// alone reports whether this node spends its budget alone (no fleet, or a
+// fleet of one): only then is a budget with nothing waiting free for polls.
+func (s *Syncer) alone() bool {
+	if s.budget == nil {
+		return true
+	}
+	st := s.budget.Stats()
+	return !st.Shared || st.Nodes <= 1
+}

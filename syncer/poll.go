@@ -12,41 +12,58 @@ import (
 // PollPace paces the polling of processing uploads: an upload is first
 // looked at First after its create, then half as often again each time, up
 // to Max apart. One list request answers for up to 100 uploads, so lists are
-// at least MinGap apart, and BusyGap apart while other work waits for the
-// API budget (polls then take little of it). Zero fields take the defaults.
+// at least MinGap apart. While nothing else waits for the API budget, no
+// upload goes more than Idle without being looked at, so that a completion
+// is noticed within Idle. While files wait for the budget (a credentials
+// request or a create waits, or a queued job could start), every list is an
+// upload not made: lists are then BusyGap apart, doubling while the budget
+// stays busy, up to BusyMax. Zero fields take the defaults.
 type PollPace struct {
-	First, Max, MinGap, BusyGap time.Duration
+	First, Max, MinGap, Idle, BusyGap, BusyMax time.Duration
 }
 
 // DefaultPollPace is the pace in production.
-var DefaultPollPace = PollPace{First: 5 * time.Second, Max: time.Minute, MinGap: 5 * time.Second, BusyGap: 30 * time.Second}
+var DefaultPollPace = PollPace{First: 5 * time.Second, Max: time.Minute, MinGap: 5 * time.Second, Idle: 10 * time.Second,
+	BusyGap: time.Minute, BusyMax: 5 * time.Minute}
 
 func (p PollPace) withDefaults() PollPace {
 	d := DefaultPollPace
-	if p.First > 0 {
-		d.First = p.First
+	for _, f := range []struct {
+		dst *time.Duration
+		v   time.Duration
+	}{
+		{&d.First, p.First}, {&d.Max, p.Max}, {&d.MinGap, p.MinGap}, {&d.Idle, p.Idle}, {&d.BusyGap, p.BusyGap}, {&d.BusyMax, p.BusyMax},
+	} {
+		if f.v > 0 {
+			*f.dst = f.v
+		}
 	}
-	if p.Max > 0 {
-		d.Max = p.Max
-	}
-	if p.MinGap > 0 {
-		d.MinGap = p.MinGap
-	}
-	if p.BusyGap > 0 {
-		d.BusyGap = p.BusyGap
-	}
+	d.BusyMax = max(d.BusyMax, d.BusyGap)
 	return d
 }
 
 type pollState struct {
 	due      time.Time     // when this upload wants looking at
 	interval time.Duration // its current interval
+	looked   time.Time     // when it was last looked at (or created)
+}
+
+// dueAt is when the upload is next looked at: its due time, and while
+// the budget is idle no later than Idle after it was last looked at.
+func (p *pollState) dueAt(idle bool, pace PollPace) time.Time {
+	if idle {
+		if cap := p.looked.Add(pace.Idle); cap.Before(p.due) {
+			return cap
+		}
+	}
+	return p.due
 }
 
 // poll watches every processing upload until it completes or fails.
 func (s *Syncer) poll(ctx context.Context) error {
 	uploads := map[uint64]*pollState{}
 	var lastList time.Time
+	var gaps busyGaps
 	refused := false // this poller's last list was refused for the token
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -56,6 +73,8 @@ func (s *Syncer) poll(ctx context.Context) error {
 			return err
 		}
 		now := s.now()
+		busy := len(jobs) > 0 && s.budgetBusy()
+		idle := !busy && s.alone()
 		live := map[uint64]bool{}
 		var earliest time.Time
 		for _, j := range jobs {
@@ -66,11 +85,11 @@ func (s *Syncer) poll(ctx context.Context) error {
 				if base.IsZero() || base.After(now) {
 					base = now
 				}
-				p = &pollState{due: base.Add(s.pace.First), interval: s.pace.First}
+				p = &pollState{due: base.Add(s.pace.First), interval: s.pace.First, looked: base}
 				uploads[j.ID] = p
 			}
-			if earliest.IsZero() || p.due.Before(earliest) {
-				earliest = p.due
+			if at := p.dueAt(idle, s.pace); earliest.IsZero() || at.Before(earliest) {
+				earliest = at
 			}
 		}
 		for id := range uploads {
@@ -80,7 +99,10 @@ func (s *Syncer) poll(ctx context.Context) error {
 		}
 		wait := time.Hour
 		if len(jobs) > 0 {
-			gap := s.listGap()
+			gap := s.pace.MinGap
+			if busy {
+				gap = gaps.next(s.busyGap(), s.pace.BusyMax)
+			}
 			if refused || s.AuthError() != nil {
 				gap = authRetry // the token is refused: polls would be refused too
 			}
@@ -88,7 +110,8 @@ func (s *Syncer) poll(ctx context.Context) error {
 		}
 		if wait <= 0 {
 			lastList = s.now()
-			err := s.pollOnce(ctx, jobs, uploads)
+			gaps.listed(busy)
+			err := s.pollOnce(ctx, jobs, uploads, idle)
 			refused = errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -113,22 +136,50 @@ func (s *Syncer) poll(ctx context.Context) error {
 	}
 }
 
-// listGap is the least time between two list requests now.
-func (s *Syncer) listGap() time.Duration {
-	if s.budget != nil && s.budget.ForwardWaiting() > 0 {
-		return s.busyGap() // pace_fleet.go
+// budgetBusy reports whether files wait for the API budget: a request
+// that moves a file forward waits at the gate, or a queued job could start
+// now (its tileset has nothing in flight). Queued jobs that wait for a
+// processing upload of their tileset do not count: a list is what frees
+// them.
+func (s *Syncer) budgetBusy() bool {
+	if s.budget == nil {
+		return false
 	}
-	if counts, err := s.store.Counts(); err == nil && counts[state.StageQueued] > 0 && s.budget != nil {
-		return s.busyGap()
+	if s.budget.ForwardWaiting() > 0 {
+		return true
 	}
-	return s.pace.MinGap
+	next, err := s.store.NextDue(1, s.dueNow)
+	return err == nil && len(next) > 0
 }
 
-// pollOnce asks the target about the processing jobs and settles each job
-// it learnt of.
-func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState) error {
+// busyGaps is the poller's spacing of lists while the budget is busy: the
+// first list of a busy spell waits the base gap, each list after it twice
+// as long as the one before, up to a cap; a list made while the budget was
+// not busy starts afresh.
+type busyGaps struct{ cur time.Duration }
+
+// next is the gap before the next list while the budget is busy.
+func (g *busyGaps) next(base, most time.Duration) time.Duration {
+	if g.cur < base {
+		g.cur = base
+	}
+	return min(g.cur, max(most, base))
+}
+
+// listed notes a list made while the budget was busy or not.
+func (g *busyGaps) listed(busy bool) {
+	if busy {
+		g.cur *= 2
+	} else {
+		g.cur = 0
+	}
+}
+
+// pollOnce asks the target about the due processing jobs and settles each
+// job it learnt of.
+func (s *Syncer) pollOnce(ctx context.Context, jobs []state.Job, uploads map[uint64]*pollState, idle bool) error {
 	now := s.now()
-	sts, err := s.checkAll(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].due.After(now) })
+	sts, err := s.checkAll(ctx, jobs, func(j state.Job) bool { return !uploads[j.ID].dueAt(idle, s.pace).After(now) })
 	for _, st := range sts {
 		s.settle(st, uploads[st.Job.ID], now)
 	}
@@ -172,7 +223,7 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 		}
 	}
 	p.interval = min(p.interval*3/2, s.pace.Max)
-	p.due = now.Add(p.interval)
+	p.due, p.looked = now.Add(p.interval), now
 }
 
 func (s *Syncer) fail(j state.Job, reason string) {

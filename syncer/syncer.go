@@ -152,6 +152,8 @@ type Stats struct {
 	// held their content; Cancelled, jobs whose file went before staging.
 	Unchanged, Cancelled atomic.Int64
 	BytesStaged          atomic.Int64
+	// MTS counts the Tiling Service's publish jobs that ended.
+	MTS PublishStats
 }
 
 // New checks opts and returns a Syncer.

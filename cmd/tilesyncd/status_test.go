@@ -95,7 +95,8 @@ func (e *statusEnv) start() (*daemon.Daemon, func()) {
 		e.t.Fatal(err)
 	}
 	d, err := daemon.Open(cfg, daemon.Options{Version: "9.9.9-test",
-		Poll:    syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Millisecond, MinGap: 50 * time.Millisecond, BusyGap: 100 * time.Millisecond},
+		Poll: syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Millisecond, MinGap: 50 * time.Millisecond,
+			BusyGap: 100 * time.Millisecond, BusyMax: 200 * time.Millisecond},
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}})
 	if err != nil {
 		e.t.Fatal(err)

@@ -29,7 +29,7 @@ const Fast = Pace(100 * time.Millisecond)
 func Options(p Pace) daemon.Options {
 	d := time.Duration(p)
 	return daemon.Options{HTTPClient: testenv.HTTPClient(time.Second),
-		Poll:    syncer.PollPace{First: d, Max: 4 * d, MinGap: d / 2, BusyGap: 2 * d},
+		Poll:    syncer.PollPace{First: d, Max: 4 * d, MinGap: d / 2, Idle: 2 * d, BusyGap: 2 * d, BusyMax: 4 * d},
 		Backoff: syncer.Backoff{Min: d / 2, Max: 10 * d},
 		Budget:  ratelimit.Options{MinOutage: d / 2, MaxOutage: 10 * d}}
 }
