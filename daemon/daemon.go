@@ -118,13 +118,13 @@ func (d *Daemon) build(opts Options) error {
 	cfg := d.cfg
 	bo := opts.Budget
 	bo.Logger = d.log.With("component", "budget")
-	budget, err := d.newBudget(bo) // the fleet's shared one in fleet mode (fleet.go)
+	// The fleet's shared one in fleet mode (fleet.go); MTS publishes have a
+	// budget of their own (2 a minute).
+	budget, err := d.newBudget(bo)
 	if err != nil {
 		return err
 	}
 	d.budget = budget
-	// MTS publishes have a budget of their own (2 a minute).
-	d.budget = ratelimit.WithPublishBudget(d.budget, ratelimit.NewBudget(cfg.Mapbox.PublishesPerMinute, bo))
 	client, err := mapbox.New(mapbox.Options{
 		BaseURL: cfg.Mapbox.APIURL, Username: cfg.Mapbox.Username, Token: cfg.Mapbox.Token.Reveal(),
 		HTTPClient: opts.HTTPClient, Logger: d.log.With("component", "mapbox"),

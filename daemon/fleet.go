@@ -25,39 +25,48 @@ type fleetParts struct {
 	budget *fleet.Budget
 }
 
-// openTimeout bounds joining the fleet at start.
+// openTimeout bounds joining the fleet at start: a Redis that does not
+// answer is no reason to wait (the node starts on its share of the budget
+// and joins when Redis answers), so this bounds only a Redis that answers
+// slowly.
 const openTimeout = 15 * time.Second
 
 // newBudget opens the fleet when the configuration has one and returns its
-// shared budget, else a budget of this process alone.
+// shared budget, else a budget of this process alone; publishes get a
+// budget of their own either way (fleet-wide in a fleet).
 func (d *Daemon) newBudget(bo ratelimit.Options) (ratelimit.Limiter, error) {
 	cfg := d.cfg
 	if cfg.Fleet == nil {
-		return ratelimit.NewBudget(cfg.Mapbox.RequestsPerMinute, bo), nil
+		return ratelimit.WithPublishBudget(ratelimit.NewBudget(cfg.Mapbox.RequestsPerMinute, bo),
+			ratelimit.NewBudget(cfg.Mapbox.PublishesPerMinute, bo)), nil
 	}
 	fc := cfg.Fleet
 	ttl := fc.LeaseTTL
+	known, err := d.store.FleetNodesSeen()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	opts := fleet.Options{URL: fc.Redis, Password: fc.Password.Reveal(), Node: fc.Node, Group: fc.Group,
-		Logger: d.log, LeaseTTL: ttl,
+		Logger: d.log, LeaseTTL: ttl, KnownNodes: known, NodesSeen: d.nodesSeen,
 		// A node counts as alive, and Redis as reachable, on the scale of a lease.
 		HeartbeatTTL: min(fleet.DefaultHeartbeatTTL, max(ttl/2, time.Second)),
 		Timeout:      min(fleet.DefaultTimeout, max(ttl/3, 500*time.Millisecond))}
-	f, err := fleet.Open(ctx, opts)
-	for err != nil && ctx.Err() == nil { // a Redis restarting: tried again for openTimeout
-		d.log.Warn("cannot join the fleet yet; trying again", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-			f, err = fleet.Open(ctx, opts)
-		}
-	}
+	f, err := fleet.Open(ctx, opts) // fails only for the configuration or a refusal, not an unreachable Redis
 	if err != nil {
-		return nil, fmt.Errorf("%w (fleet mode needs its Redis to start; see README, \"Fleet\")", err)
+		return nil, fmt.Errorf("%w (see README, \"Fleet\")", err)
 	}
 	d.fleet = fleetParts{f: f, budget: f.Budget(cfg.Mapbox.RequestsPerMinute, bo)}
-	return d.fleet.budget, nil
+	return ratelimit.WithPublishBudget(d.fleet.budget, f.PublishBudget(cfg.Mapbox.PublishesPerMinute, bo)), nil
+}
+
+// nodesSeen keeps the count of nodes alive the fleet last saw, so that a
+// start while Redis is down spends the right share of the budget.
+func (d *Daemon) nodesSeen(n int) {
+	if err := d.store.SetFleetNodesSeen(n); err != nil {
+		d.log.Warn("cannot record the fleet's node count", "nodes", n, "err", err)
+	}
 }
 
 // coordinator is the fleet as the sender sees it, nil without one.

@@ -26,6 +26,12 @@ import (
 //     no node's clock is involved.
 //   - Forward requests (credentials, create) go before polls on this node,
 //     but a poll is never passed over more than fairness times in a row.
+//   - Housekeeping requests (a context marked by ratelimit.Housekeeping)
+//     come last: one goes only when no other request waits on this node
+//     and the fleet's slot before it went unused (no node took a slot for
+//     one spacing), one at a time in the order they came; so they never
+//     take a slot a file or a poll of any node wanted, nor more than every
+//     other slot.
 //
 // When Redis cannot be reached, the node falls back to a local limit of
 // 1/N of the budget, N being the nodes alive when last seen, with the holds
@@ -39,6 +45,8 @@ import (
 type Budget struct {
 	f         *Fleet
 	log       *slog.Logger
+	name      string     // "" for the account's budget, "publish" for the publishes'
+	keys      budgetKeys // its keys in Redis
 	perMinute int
 	minOutage time.Duration
 	maxOutage time.Duration
@@ -50,7 +58,7 @@ type Budget struct {
 
 	mu         sync.Mutex
 	closed     bool
-	waiting    [2][]*waiter // by priority
+	waiting    [3][]*waiter // by priority
 	passedOver int          // polls passed over in a row
 
 	learned     int           // requests per learnedOver, from this node's answers; 0 if none
@@ -82,6 +90,9 @@ var _ ratelimit.Limiter = (*Budget)(nil)
 const (
 	forward = 0
 	polling = 1
+	// housekeeping: a context marked by ratelimit.Housekeeping; only when
+	// nothing else waits and the slot before went unused
+	housekeeping = 2
 )
 
 const (
@@ -120,13 +131,42 @@ func (p pending) empty() bool { return !p.limit && p.rateUntil.IsZero() && !p.cl
 // the configured rate, used until the account's limit is learned from
 // Mapbox's headers (by any node); opts.MinOutage and MaxOutage bound the
 // shared backoff. Call it once per process.
+//
+// Made while the Fleet has not reached Redis (Open with Redis down), the
+// budget starts in fallback, on this node's share: 1/N of perMinute, N being
+// Options.KnownNodes (at least 1); it goes on to the shared budget at the
+// first heartbeat that reaches Redis.
 func (f *Fleet) Budget(perMinute int, opts ratelimit.Options) *Budget {
-	b := &Budget{f: f, log: opts.Logger, perMinute: max(perMinute, 1), minOutage: opts.MinOutage, maxOutage: opts.MaxOutage,
+	return f.newBudget("", perMinute, opts)
+}
+
+// PublishBudget starts this node's view of the fleet's shared budget of MTS
+// publishes (Mapbox allows 2 a minute per account, apart from the other
+// requests): a Budget like Fleet.Budget's, on keys of its own in Redis
+// (tilesyncd:{G}:publish:…: its own GCRA limiter, learned limit and holds),
+// so that the two never take each other's slots nor hold each other.
+// perMinute is the configured publishes a minute, used until a publish's
+// answer tells the limit. It must see only publish requests and answers:
+// pass it as the publish Limiter of ratelimit.WithPublishBudget, with
+// Fleet.Budget as the account's. In fallback it spends 1/N of it, as
+// Budget does. Its waits and fallbacks are not counted in Metrics (which
+// count the account's budget). Call it once per process.
+func (f *Fleet) PublishBudget(perMinute int, opts ratelimit.Options) *Budget {
+	return f.newBudget("publish", perMinute, opts)
+}
+
+// newBudget starts the shared budget called name (its keys' infix).
+func (f *Fleet) newBudget(name string, perMinute int, opts ratelimit.Options) *Budget {
+	b := &Budget{f: f, log: opts.Logger, name: name, keys: f.keys.budget(name), perMinute: max(perMinute, 1),
+		minOutage: opts.MinOutage, maxOutage: opts.MaxOutage,
 		kick: make(chan struct{}, 1), pubKick: make(chan struct{}, 1), done: make(chan struct{})}
 	if b.log == nil {
 		b.log = f.log
 	}
 	b.log = b.log.With("component", "fleet-budget", "node", f.opts.Node)
+	if name != "" {
+		b.log = b.log.With("budget", name)
+	}
 	if b.minOutage <= 0 {
 		b.minOutage = defaultMinOutage
 	}
@@ -144,12 +184,19 @@ func (f *Fleet) Budget(perMinute int, opts ratelimit.Options) *Budget {
 		return b
 	}
 	b.fallback = f.beatErr != nil
+	if b.fallback && b.counts() {
+		f.metrics.Fallbacks.Add(1)
+	}
 	f.budgets = append(f.budgets, b)
 	f.wg.Add(2)
 	go b.run(ctx)
 	go b.publishLoop(ctx)
 	return b
 }
+
+// counts reports whether the budget's waits and fallbacks count in
+// Metrics: the account's budget only.
+func (b *Budget) counts() bool { return b.name == "" }
 
 // close stops the budget; waiters get ErrClosed. Fleet.Close calls it.
 func (b *Budget) close() {
@@ -163,7 +210,10 @@ func (b *Budget) close() {
 	close(b.done)
 }
 
-func priorityOf(ep mapbox.Endpoint) int {
+func priorityOf(ctx context.Context, ep mapbox.Endpoint) int {
+	if ratelimit.IsHousekeeping(ctx) {
+		return housekeeping
+	}
 	if ratelimit.Forward(ep) {
 		return forward
 	}
@@ -179,11 +229,12 @@ func poke(ch chan struct{}) {
 
 // Wait blocks until a request to ep may be sent, or ctx ends (then it
 // returns ctx's error), or the Fleet is closed (ErrClosed). It is the
-// mapbox.Client's Gate.
+// mapbox.Client's Gate. A ctx marked by ratelimit.Housekeeping waits
+// behind every other request (see Budget).
 func (b *Budget) Wait(ctx context.Context, ep mapbox.Endpoint) error {
 	start := b.f.now()
 	w := &waiter{granted: make(chan struct{}), ep: ep}
-	p := priorityOf(ep)
+	p := priorityOf(ctx, ep)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -194,9 +245,11 @@ func (b *Budget) Wait(ctx context.Context, ep mapbox.Endpoint) error {
 	poke(b.kick)
 	select {
 	case <-w.granted:
-		b.mu.Lock()
-		b.stats.Waited += b.f.now().Sub(start)
-		b.mu.Unlock()
+		if p != housekeeping { // it waits by design: not a sign of pressure
+			b.mu.Lock()
+			b.stats.Waited += b.f.now().Sub(start)
+			b.mu.Unlock()
+		}
 		return nil
 	case <-ctx.Done():
 		b.leave(p, w)
@@ -230,8 +283,10 @@ func (b *Budget) leave(p int, w *waiter) {
 // pick returns the priority whose first waiter goes next, or -1.
 func (b *Budget) pick() int {
 	switch {
-	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0:
+	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0 && len(b.waiting[housekeeping]) == 0:
 		return -1
+	case len(b.waiting[forward]) == 0 && len(b.waiting[polling]) == 0:
+		return housekeeping
 	case len(b.waiting[forward]) == 0:
 		return polling
 	case len(b.waiting[polling]) > 0 && b.passedOver >= fairness:
@@ -240,11 +295,16 @@ func (b *Budget) pick() int {
 	return forward
 }
 
-// grant hands a slot just taken to the waiter that goes next.
-func (b *Budget) grant() {
+// grant hands a slot just taken to the waiter that goes next. A slot taken
+// for a request of higher priority (forHousekeeping false) is never given
+// to housekeeping, which needs the slot before it unused.
+func (b *Budget) grant(forHousekeeping bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p := b.pick()
+	if p == housekeeping && !forHousekeeping {
+		p = -1
+	}
 	if p < 0 { // every waiter left meanwhile
 		if b.fallback {
 			b.fallbackNext = b.fallbackNext.Add(-b.localSpacingLocked())
@@ -254,7 +314,6 @@ func (b *Budget) grant() {
 	w := b.waiting[p][0]
 	b.waiting[p] = b.waiting[p][1:]
 	w.done = true
-	close(w.granted)
 	b.stats.Granted++
 	b.lastGrant = b.f.now()
 	if p == forward && len(b.waiting[polling]) > 0 {
@@ -264,17 +323,25 @@ func (b *Budget) grant() {
 	}
 	if b.waitedShared {
 		b.waitedShared = false
-		b.f.metrics.BudgetWaits.Add(1)
+		if p != housekeeping && b.counts() {
+			b.f.metrics.BudgetWaits.Add(1)
+		}
 	}
 	if b.onGrant != nil {
 		b.onGrant(w.ep)
 	}
+	close(w.granted) // last: the waiter sees the counts with its grant
+}
+
+// waitingLocked is how many requests wait, of every priority.
+func (b *Budget) waitingLocked() int {
+	return len(b.waiting[forward]) + len(b.waiting[polling]) + len(b.waiting[housekeeping])
 }
 
 func (b *Budget) hasWaiters() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.waiting[forward])+len(b.waiting[polling]) > 0
+	return b.waitingLocked() > 0
 }
 
 // Observe learns from one API exchange: the account's limit from the
@@ -341,7 +408,7 @@ func (b *Budget) Stats() ratelimit.Stats {
 		s.Spacing = b.localSpacingLocked()
 	}
 	s.BlockedUntil = b.blockedLocked()
-	s.Waiting = len(b.waiting[forward]) + len(b.waiting[polling])
+	s.Waiting = b.waitingLocked()
 	s.OutageBackoff = b.outageDelay
 	s.Shared, s.Fallback, s.Nodes = true, b.fallback, b.f.nodesAlive()
 	return s

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -22,12 +23,12 @@ func (b *Budget) run(ctx context.Context) {
 				continue
 			}
 		}
-		wait := b.slot(ctx)
+		wait, forHousekeeping := b.slot(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if wait <= 0 {
-			b.grant()
+			b.grant(forHousekeeping)
 			continue
 		}
 		t := time.NewTimer(wait)
@@ -43,26 +44,28 @@ func (b *Budget) run(ctx context.Context) {
 }
 
 // slot takes a slot and returns 0, or returns how long to wait before
-// trying again.
-func (b *Budget) slot(ctx context.Context) time.Duration {
+// trying again. When only housekeeping waits, the slot is taken on its
+// terms (forHousekeeping): the slot before it must have gone unused.
+func (b *Budget) slot(ctx context.Context) (wait time.Duration, forHousekeeping bool) {
 	b.mu.Lock()
 	fallback := b.fallback
+	forHousekeeping = b.pick() == housekeeping
 	b.mu.Unlock()
 	if !fallback {
-		wait, err := b.sharedSlot(ctx)
+		wait, err := b.sharedSlot(ctx, forHousekeeping)
 		if err == nil || ctx.Err() != nil {
-			return wait
+			return wait, forHousekeeping
 		}
 		b.redisDown(b.f.redisErr("shared budget", err))
 	}
-	return b.localSlot()
+	return b.localSlot(forHousekeeping), forHousekeeping
 }
 
 // sharedSlot reads the shared holds and limit, then asks the GCRA limiter.
-func (b *Budget) sharedSlot(ctx context.Context) (time.Duration, error) {
+func (b *Budget) sharedSlot(ctx context.Context, forHousekeeping bool) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.f.opts.Timeout)
 	defer cancel()
-	st, err := b.f.sharedState(ctx)
+	st, err := b.f.sharedState(ctx, b.keys)
 	if err != nil {
 		return 0, err
 	}
@@ -88,7 +91,12 @@ func (b *Budget) sharedSlot(ctx context.Context) (time.Duration, error) {
 		return min(hold, maxNap), nil
 	}
 	limit := redis_rate.Limit{Rate: n, Burst: 1, Period: time.Duration(float64(window) * (1 + margin))}
-	res, err := b.f.limiter.Allow(ctx, b.f.keys.budget(), limit)
+	var res *redis_rate.Result
+	if forHousekeeping {
+		res, err = b.idleSlot(ctx, limit)
+	} else {
+		res, err = b.f.limiter.Allow(ctx, b.keys.budget, limit)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -101,13 +109,37 @@ func (b *Budget) sharedSlot(ctx context.Context) (time.Duration, error) {
 	return 0, nil
 }
 
+// idleSlot takes a slot of the GCRA limiter for housekeeping: only if no
+// node took one for a whole emission interval (the slot before it went
+// unused), else it says how long to wait. It reads and writes redis_rate's
+// key in redis_rate's own format (idleSlotScript).
+func (b *Budget) idleSlot(ctx context.Context, limit redis_rate.Limit) (*redis_rate.Result, error) {
+	res, err := idleSlotScript.Run(ctx, b.f.rdb, []string{b.keys.rateKey}, limit.Rate, limit.Period.Seconds()).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(res) < 2 {
+		return nil, errShortReply
+	}
+	wait, _ := res[1].(string)
+	secs, err := strconv.ParseFloat(wait, 64)
+	if err != nil {
+		return nil, errShortReply
+	}
+	return &redis_rate.Result{Limit: limit, Allowed: int(toInt64(res[0])), RetryAfter: time.Duration(secs * float64(time.Second))}, nil
+}
+
 // localSlot spaces this node's requests by its share of the budget, behind
-// the holds it knows of.
-func (b *Budget) localSlot() time.Duration {
+// the holds it knows of; housekeeping also leaves the slot before it unused.
+func (b *Budget) localSlot(forHousekeeping bool) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.f.now()
-	if at := latest(b.fallbackNext, b.blockedLocked()); now.Before(at) {
+	at := latest(b.fallbackNext, b.blockedLocked())
+	if forHousekeeping { // the slot before it went unused
+		at = latest(at, b.fallbackNext.Add(b.localSpacingLocked()))
+	}
+	if now.Before(at) {
 		return at.Sub(now)
 	}
 	b.fallbackNext = latest(now, b.fallbackNext).Add(b.localSpacingLocked())
@@ -126,7 +158,9 @@ func (b *Budget) redisDown(err error) {
 	spacing := b.localSpacingLocked()
 	b.fallbackNext = latest(b.fallbackNext, b.lastGrant.Add(spacing))
 	b.mu.Unlock()
-	b.f.metrics.Fallbacks.Add(1)
+	if b.counts() {
+		b.f.metrics.Fallbacks.Add(1)
+	}
 	b.log.Warn("Redis unreachable: this node falls back to its share of the budget until it answers again",
 		"nodes", b.f.nodesAlive(), "spacing", spacing.Round(time.Millisecond), "err", err)
 	poke(b.kick)
@@ -153,8 +187,9 @@ type sharedView struct {
 	limitFrom            string
 }
 
-func (f *Fleet) sharedState(ctx context.Context) (sharedView, error) {
-	keys := []string{f.keys.holdRate(), f.keys.holdOutage(), f.keys.limit()}
+// sharedState reads the holds and the limit of the budget with keys k.
+func (f *Fleet) sharedState(ctx context.Context, k budgetKeys) (sharedView, error) {
+	keys := []string{k.holdRate, k.holdOutage, k.limit}
 	res, err := sharedStateScript.Run(ctx, f.rdb, keys).Slice()
 	if err != nil {
 		return sharedView{}, err
@@ -197,7 +232,7 @@ func (b *Budget) publish(ctx context.Context) {
 	var failed pending
 	var lastErr error
 	if p.limit {
-		err := f.rdb.HSet(ctx, f.keys.limit(), "limit", learned, "interval_ms", over.Milliseconds(), "node", f.opts.Node).Err()
+		err := f.rdb.HSet(ctx, b.keys.limit, "limit", learned, "interval_ms", over.Milliseconds(), "node", f.opts.Node).Err()
 		if err != nil {
 			failed.limit, lastErr = true, err
 		}
@@ -205,19 +240,19 @@ func (b *Budget) publish(ctx context.Context) {
 	if !p.rateUntil.IsZero() {
 		if d := p.rateUntil.Sub(f.now()); d > 0 {
 			msLeft := (d + time.Millisecond - 1).Milliseconds()
-			if err := holdScript.Run(ctx, f.rdb, []string{f.keys.holdRate()}, msLeft, f.opts.Node).Err(); err != nil {
+			if err := holdScript.Run(ctx, f.rdb, []string{b.keys.holdRate}, msLeft, f.opts.Node).Err(); err != nil {
 				failed.rateUntil, lastErr = p.rateUntil, err
 			}
 		}
 	}
 	if p.clear {
-		if err := f.rdb.Del(ctx, f.keys.holdOutage(), f.keys.outageStreak()).Err(); err != nil {
+		if err := f.rdb.Del(ctx, b.keys.holdOutage, b.keys.outageStreak).Err(); err != nil {
 			failed.clear, failed.outages, lastErr = true, p.outages, err
 			p.outages = 0
 		}
 	}
 	for i := 0; i < p.outages; i++ {
-		res, err := outageScript.Run(ctx, f.rdb, []string{f.keys.holdOutage(), f.keys.outageStreak()},
+		res, err := outageScript.Run(ctx, f.rdb, []string{b.keys.holdOutage, b.keys.outageStreak},
 			b.minOutage.Milliseconds(), b.maxOutage.Milliseconds(), rand.Float64(), f.opts.Node).Int64Slice()
 		if err != nil || len(res) < 2 {
 			failed.outages, failed.ownOutage, lastErr = p.outages-i, p.ownOutage, err

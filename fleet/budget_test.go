@@ -157,7 +157,7 @@ func TestSharedOutageBackoff(t *testing.T) {
 	rdb := h.srv.Client()
 	ctx := ctxFor(t, 30*time.Second)
 	waitFor(t, "the outage hold in Redis", 5*time.Second, func() bool {
-		return rdb.PTTL(ctx, a.f.keys.holdOutage()).Val() > 5*time.Second
+		return rdb.PTTL(ctx, a.keys.holdOutage).Val() > 5*time.Second
 	})
 	done := make(chan error, 1)
 	go func() { done <- b.Wait(ctx, mapbox.EndpointCreate) }()
@@ -175,7 +175,7 @@ func TestSharedOutageBackoff(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("b waited %v after a's success cleared the hold", took)
 	}
-	if n := rdb.Exists(ctx, a.f.keys.holdOutage(), a.f.keys.outageStreak()).Val(); n != 0 {
+	if n := rdb.Exists(ctx, a.keys.holdOutage, a.keys.outageStreak).Val(); n != 0 {
 		t.Errorf("%d outage keys left after a success", n)
 	}
 }

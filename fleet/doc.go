@@ -8,7 +8,10 @@
 //
 // Open joins the fleet: it connects (redis:// or rediss://), pings, and
 // registers the node with a heartbeat renewed in the background; Nodes,
-// Info and Leases report the fleet (for `tilesyncd check` and status).
+// Info and Leases report the fleet (for `tilesyncd check` and status). A
+// Redis that does not answer does not stop Open: the node starts unjoined
+// (see "When something fails"); only a configuration error, or a Redis that
+// answers and refuses the node (its password), fails it.
 //
 // Fleet.Budget is a ratelimit.Limiter shared by every node: each request
 // takes a slot from one GCRA limiter on Redis (github.com/go-redis/redis_rate,
@@ -16,7 +19,9 @@
 // X-Rate-Limit-* headers is published to all nodes; a 429 or transient
 // failures set a shared hold that no node sends before; each node keeps its
 // own priorities (credentials and create before polls, without starving
-// polls). See Budget.
+// polls; housekeeping last, and only into a slot the fleet left unused).
+// See Budget. Fleet.PublishBudget is a second one, on keys of its own, for
+// MTS publishes (2 a minute per account, apart from the other requests).
 //
 // Leases (Acquire, TryAcquire) give one node at a time a tileset of a
 // shared folder, for a time to live renewed in the background
@@ -48,6 +53,9 @@
 //	tilesyncd:{G}:hold:rate           a 429's hold: the key's TTL is the time left; value: the node
 //	tilesyncd:{G}:hold:outage         the shared outage backoff, likewise
 //	tilesyncd:{G}:outage:streak       transient failures in a row (the backoff doubles with it); TTL
+//	rate:tilesyncd:{G}:publish:budget the publish budget's GCRA state (PublishBudget)
+//	tilesyncd:{G}:publish:limit …     its limit, holds and streak: publish:limit, publish:hold:rate,
+//	                                  publish:hold:outage, publish:outage:streak, as the account's above
 //	tilesyncd:{G}:lease:TILESET       the lock (redislock): random token + "@node"; TTL = lease TTL
 //	tilesyncd:{G}:fence:TILESET       the tileset's last fencing token (INCR)
 //	tilesyncd:{G}:lease-info:TILESET  hash: node, token, state (held|released), since (ms)
@@ -74,6 +82,15 @@
 // monotonic clock from the start of its last successful renewal (which is
 // never later than Redis' own expiry); work on shared folders must then
 // pause (Fleet.Reachable says whether Redis answers).
+//
+// Redis unreachable when the node starts (or reloads): Open logs a warning
+// and returns a Fleet that has not joined, as after a failed heartbeat:
+// the budgets run in fallback, N being Options.KnownNodes (the count the
+// caller kept from Options.NodesSeen in an earlier run; 1 if unknown);
+// TryAcquire and the ledger's reads fail at once with ErrUnreachable. The
+// heartbeat tries every heartbeat interval (2 s at most) and, at the first
+// that reaches Redis, joins: the version check, the twin-node warning,
+// "joined the fleet" in the log, and the budgets back on the shared one.
 //
 // A node dies (SIGKILL): its heartbeat ends and its leases expire after
 // their time to live; the next node to acquire them sees a takeover.

@@ -33,6 +33,10 @@ var (
 	ErrFenced = errors.New("fleet: fencing token superseded")
 	// ErrClosed: the Fleet was closed.
 	ErrClosed = errors.New("fleet: closed")
+	// ErrUnreachable: this node has not reached Redis since it started (Open
+	// found it down), so it has not joined the fleet: leases and ledger
+	// calls fail at once with it, and shared folders wait (fail closed).
+	ErrUnreachable = errors.New("fleet: Redis unreachable")
 
 	errShortReply = errors.New("unexpected reply from a fleet script")
 )
@@ -67,6 +71,19 @@ type Options struct {
 	// TLSConfig replaces the TLS configuration of a rediss:// URL (a
 	// private certificate authority); nil keeps the system's roots.
 	TLSConfig *tls.Config
+	// KnownNodes is how many nodes were alive when this node last saw the
+	// fleet (in an earlier run: the daemon keeps what NodesSeen told it);
+	// 0 if unknown. Until the first heartbeat reaches Redis, the budgets'
+	// fallback share is 1/KnownNodes of the budget (1/1 when unknown).
+	KnownNodes int
+	// NodesSeen, if set, is called with the count of nodes alive after a
+	// heartbeat that reached Redis, when that count differs from the one
+	// before (KnownNodes at first), so that the caller can keep it for its
+	// next start (KnownNodes). Calls come one at a time, in order, from Open
+	// or from the heartbeat's goroutine, with no lock of the Fleet held;
+	// none comes after Close returns. It must return quickly: the heartbeat
+	// waits for it.
+	NodesSeen func(n int)
 
 	// now is the node's clock, time.Now by default: a test sets a skewed
 	// one to show that no node's clock reaches Redis.
@@ -97,9 +114,10 @@ type Fleet struct {
 	now      func() time.Time
 
 	mu      sync.Mutex
-	alive   int    // nodes alive when last seen
+	joined  bool   // a heartbeat reached Redis since Open
+	alive   int    // nodes alive when last seen (Options.KnownNodes before)
 	epoch   string // the fleet's epoch in Redis, to notice a Redis that lost its data
-	beatErr error  // the last heartbeat's error, nil when it reached Redis
+	beatErr error  // the last heartbeat's (or Open's) error, nil when it reached Redis
 	budgets []*Budget
 	leases  map[*Lease]struct{}
 	closed  bool
@@ -108,16 +126,27 @@ type Fleet struct {
 	wg     sync.WaitGroup
 }
 
-// Open connects to the fleet's Redis, checks that it answers, registers
-// this node and starts its heartbeat. Errors name the URL without its
-// password or user information, and never show the password.
+// Open connects to the fleet's Redis, registers this node (it joins the
+// fleet) and starts its heartbeat.
+//
+// A Redis that does not answer (refused, timed out, loading its data…) is
+// not an error: Open logs a warning and returns a Fleet that has not joined
+// yet, as after a failed heartbeat: Reachable reports false with the error,
+// budgets run in fallback on this node's share (Options.KnownNodes), leases
+// and ledger calls fail with ErrUnreachable. The heartbeat tries again every
+// heartbeat interval (at most joinRetry) and joins at the first that
+// reaches Redis. Open fails only for a configuration error (the URL, the
+// names), when Redis answers but refuses this node (wrong or missing
+// password, a user without the right, no such database), or when ctx ends
+// first. Errors name the URL without its password or user information,
+// and never show the password.
 func Open(ctx context.Context, opts Options) (*Fleet, error) {
 	ro, shown, err := redisOptions(&opts)
 	if err != nil {
 		return nil, err
 	}
 	f := &Fleet{opts: opts, log: opts.Logger, shownURL: shown, instance: randomID(), keys: newKeyspace(opts.Group),
-		now: opts.now, leases: map[*Lease]struct{}{}}
+		now: opts.now, leases: map[*Lease]struct{}{}, alive: max(opts.KnownNodes, 0)}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,9 +158,16 @@ func Open(ctx context.Context, opts Options) (*Fleet, error) {
 	f.rdb = redis.NewClient(ro)
 	f.locks = redislock.New(f.rdb)
 	f.limiter = redis_rate.NewLimiter(f.rdb)
-	if err := f.connect(ctx); err != nil {
-		f.rdb.Close()
-		return nil, err
+	if err := f.join(ctx); err != nil {
+		if refused(err) || ctx.Err() != nil {
+			f.rdb.Close()
+			return nil, err
+		}
+		f.mu.Lock()
+		f.beatErr = err
+		f.mu.Unlock()
+		f.log.Warn(fmt.Sprintf("Redis at %s does not answer: starting on this node's share of the budget; shared folders wait until it answers", shown),
+			"nodes_known", f.nodesAlive(), "err", err)
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
@@ -184,12 +220,13 @@ func redisOptions(opts *Options) (*redis.Options, string, error) {
 	return ro, shown, nil
 }
 
-// connect pings Redis, notes its version and registers this node.
-func (f *Fleet) connect(ctx context.Context) error {
+// join pings Redis, notes its version and registers this node: the first
+// contact, from Open or, when Open found Redis down, from the heartbeat.
+func (f *Fleet) join(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	if err := f.rdb.Ping(cctx).Err(); err != nil {
-		return fmt.Errorf("fleet: Redis at %s does not answer: %w", f.shownURL, redactErr(err, f.opts.Password))
+		return f.noAnswer(err)
 	}
 	version, err := f.redisVersion(ctx)
 	if err != nil {
@@ -214,7 +251,7 @@ func (f *Fleet) redisVersion(ctx context.Context) (string, error) {
 	defer cancel()
 	info, err := f.rdb.Info(cctx, "server").Result()
 	if err != nil {
-		return "", fmt.Errorf("fleet: Redis at %s: INFO: %w", f.shownURL, redactErr(err, f.opts.Password))
+		return "", f.noAnswer(err)
 	}
 	for line := range strings.SplitSeq(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
@@ -281,7 +318,8 @@ type Info struct {
 	Held time.Duration
 }
 
-// Info asks Redis for its version, the nodes alive and the shared limit.
+// Info asks Redis for its version, the nodes alive and the shared limit
+// (it asks even before this node joined: for `tilesyncd check`).
 func (f *Fleet) Info(ctx context.Context) (Info, error) {
 	info := Info{URL: f.shownURL, Node: f.opts.Node, Group: f.opts.Group}
 	var err error
@@ -291,7 +329,7 @@ func (f *Fleet) Info(ctx context.Context) (Info, error) {
 	if info.Nodes, err = f.Nodes(ctx); err != nil {
 		return info, err
 	}
-	st, err := f.sharedState(ctx)
+	st, err := f.sharedState(ctx, f.keys.budget(""))
 	if err != nil {
 		return info, err
 	}
@@ -303,7 +341,8 @@ func (f *Fleet) Info(ctx context.Context) (Info, error) {
 // Close stops the heartbeat and the shared budgets (their waiters get
 // ErrClosed), releases the leases still held, removes this node from the
 // fleet's list and closes the connection. It waits for every goroutine the
-// Fleet started.
+// Fleet started; Redis is given Options.Timeout at most, and nothing when
+// this node never joined.
 func (f *Fleet) Close() error {
 	f.mu.Lock()
 	if f.closed {
@@ -327,41 +366,14 @@ func (f *Fleet) Close() error {
 		b.close()
 	}
 	f.wg.Wait()
-	leaveScript.Run(ctx, f.rdb, []string{f.keys.nodes(), f.keys.node(f.opts.Node)}, f.opts.Node, f.instance)
+	f.mu.Lock()
+	joined := f.joined
+	f.mu.Unlock()
+	if joined {
+		leaveScript.Run(ctx, f.rdb, []string{f.keys.nodes(), f.keys.node(f.opts.Node)}, f.opts.Node, f.instance)
+	}
 	return f.rdb.Close()
 }
-
-// redisErr wraps an error of a Redis call, without the password.
-func (f *Fleet) redisErr(what string, err error) error {
-	return fmt.Errorf("fleet: %s on Redis at %s: %w", what, f.shownURL, redactErr(err, f.opts.Password))
-}
-
-// redactURL returns scheme://host/path of a URL: never its user
-// information, password or query.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
-
-// redactErr hides the password in an error's text, should a library ever
-// repeat it, keeping the error for errors.Is and errors.As.
-func redactErr(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
-		return err
-	}
-	return redactedError{err: err, text: strings.ReplaceAll(err.Error(), password, "[redacted]")}
-}
-
-type redactedError struct {
-	err  error
-	text string
-}
-
-func (r redactedError) Error() string { return r.text }
-func (r redactedError) Unwrap() error { return r.err }
 
 func validName(s string) bool {
 	if s == "" || len(s) > 64 {

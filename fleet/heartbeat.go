@@ -6,9 +6,13 @@ import (
 	"time"
 )
 
+// joinRetry bounds the time between two tries to reach Redis while this
+// node has not joined the fleet (Open found Redis down).
+const joinRetry = 2 * time.Second
+
 // beat registers this node for one heartbeat TTL and learns how many nodes
-// are alive. It returns the instance that beat for this node's name before
-// ("" if none).
+// are alive; the first that succeeds joins the fleet. It returns the
+// instance that beat for this node's name before ("" if none).
 func (f *Fleet) beat(ctx context.Context) (prev string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
@@ -25,11 +29,13 @@ func (f *Fleet) beat(ctx context.Context) (prev string, err error) {
 	epoch, _ := res[2].(string)
 
 	f.mu.Lock()
+	changed := alive != f.alive
 	f.alive = alive
 	lost := f.epoch != "" && f.epoch != epoch
 	f.epoch = epoch
-	wasDown := f.beatErr != nil
+	wasDown := f.beatErr != nil && f.joined
 	f.beatErr = nil
+	f.joined = true
 	budgets := f.budgets
 	f.mu.Unlock()
 
@@ -43,15 +49,19 @@ func (f *Fleet) beat(ctx context.Context) (prev string, err error) {
 	for _, b := range budgets {
 		b.redisUp()
 	}
+	if changed && f.opts.NodesSeen != nil {
+		f.opts.NodesSeen(alive)
+	}
 	return prev, nil
 }
 
 // heartbeatLoop beats every third of the heartbeat TTL until ctx ends, and
-// tells the budgets whether Redis answers.
+// tells the budgets whether Redis answers. Until this node has joined the
+// fleet it tries to join instead, every joinRetry at most.
 func (f *Fleet) heartbeatLoop(ctx context.Context) {
 	defer f.wg.Done()
 	interval := f.opts.HeartbeatTTL / 3
-	t := time.NewTimer(interval)
+	t := time.NewTimer(f.beatInterval(interval))
 	defer t.Stop()
 	warnedTwin := false
 	for {
@@ -60,33 +70,62 @@ func (f *Fleet) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		prev, err := f.beat(ctx)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil:
-			f.metrics.RedisErrors.Add(1)
-			err = f.redisErr("heartbeat", err)
-			f.mu.Lock()
-			first := f.beatErr == nil
-			f.beatErr = err
-			budgets := f.budgets
-			f.mu.Unlock()
-			if first {
-				f.log.Warn("Redis unreachable: the budget falls back to this node's share; shared folders wait", "err", err)
+		var err error
+		if f.hasJoined() {
+			var prev string
+			if prev, err = f.beat(ctx); err != nil {
+				err = f.redisErr("heartbeat", err)
+			} else if prev != "" && prev != f.instance && !warnedTwin {
+				warnedTwin = true
+				f.log.Warn("another tilesyncd beats with this node name: give each node its own fleet.node")
 			}
-			for _, b := range budgets {
-				b.redisDown(err)
-			}
-		case prev != "" && prev != f.instance && !warnedTwin:
-			warnedTwin = true
-			f.log.Warn("another tilesyncd beats with this node name: give each node its own fleet.node")
+		} else {
+			err = f.join(ctx)
 		}
-		t.Reset(interval)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			f.unreachable(err)
+		}
+		t.Reset(f.beatInterval(interval))
 	}
 }
 
-// nodesAlive is how many nodes were alive at the last heartbeat, at least 1.
+// beatInterval is the time to the next heartbeat: interval once joined,
+// at most joinRetry before.
+func (f *Fleet) beatInterval(interval time.Duration) time.Duration {
+	if f.hasJoined() {
+		return interval
+	}
+	return min(interval, joinRetry)
+}
+
+// unreachable records a heartbeat that did not reach Redis and puts the
+// budgets in fallback.
+func (f *Fleet) unreachable(err error) {
+	f.metrics.RedisErrors.Add(1)
+	f.mu.Lock()
+	first := f.beatErr == nil
+	f.beatErr = err
+	budgets := f.budgets
+	f.mu.Unlock()
+	if first {
+		f.log.Warn("Redis unreachable: the budget falls back to this node's share; shared folders wait", "err", err)
+	}
+	for _, b := range budgets {
+		b.redisDown(err)
+	}
+}
+
+func (f *Fleet) hasJoined() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.joined
+}
+
+// nodesAlive is how many nodes were alive at the last heartbeat, at least 1
+// (before the first: Options.KnownNodes).
 func (f *Fleet) nodesAlive() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -94,7 +133,8 @@ func (f *Fleet) nodesAlive() int {
 }
 
 // Reachable reports whether the last heartbeat reached Redis, and its error
-// if not. Shared folders must wait while it is false (fail closed).
+// if not; false also while this node has not reached Redis since Open.
+// Shared folders must wait while it is false (fail closed).
 func (f *Fleet) Reachable() (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

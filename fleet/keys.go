@@ -12,13 +12,25 @@ func (k keyspace) nodes() string           { return k.prefix + "nodes" }
 func (k keyspace) node(name string) string { return k.prefix + "node:" + name }
 func (k keyspace) epoch() string           { return k.prefix + "epoch" }
 
-// budget is the GCRA limiter's key as given to redis_rate, which prefixes
-// it with "rate:".
-func (k keyspace) budget() string       { return k.prefix + "budget" }
-func (k keyspace) limit() string        { return k.prefix + "limit" }
-func (k keyspace) holdRate() string     { return k.prefix + "hold:rate" }
-func (k keyspace) holdOutage() string   { return k.prefix + "hold:outage" }
-func (k keyspace) outageStreak() string { return k.prefix + "outage:streak" }
+// budgetKeys are the keys of one shared budget: the account's (no name)
+// or the publishes' ("publish").
+type budgetKeys struct {
+	// budget is the GCRA limiter's key as given to redis_rate, which
+	// prefixes it with "rate:" (rateKey is the key as stored).
+	budget, rateKey                           string
+	limit, holdRate, holdOutage, outageStreak string
+}
+
+// budget returns the keys of the budget called name: "" is the account's,
+// whose keys have no infix; another name's keys carry "NAME:".
+func (k keyspace) budget(name string) budgetKeys {
+	p := k.prefix
+	if name != "" {
+		p += name + ":"
+	}
+	return budgetKeys{budget: p + "budget", rateKey: "rate:" + p + "budget", limit: p + "limit",
+		holdRate: p + "hold:rate", holdOutage: p + "hold:outage", outageStreak: p + "outage:streak"}
+}
 
 func (k keyspace) lease(tileset string) string     { return k.prefix + "lease:" + tileset }
 func (k keyspace) fence(tileset string) string     { return k.prefix + "fence:" + tileset }

@@ -45,6 +45,8 @@ type Lease struct {
 // holder let it expire without releasing it (it died, or lost Redis) is
 // taken over: TookOver says so and names that node, whose intent, if any,
 // the caller must resolve through the Mapbox list before sending a create.
+// Before this node has joined the fleet (Open found Redis down), it fails
+// at once with ErrUnreachable.
 func (f *Fleet) TryAcquire(ctx context.Context, tileset string) (*Lease, error) {
 	if tileset == "" {
 		return nil, errors.New("fleet: acquire: empty tileset")
@@ -54,6 +56,9 @@ func (f *Fleet) TryAcquire(ctx context.Context, tileset string) (*Lease, error) 
 	f.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
+	}
+	if err := f.notJoined("acquire the lease on " + tileset); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()

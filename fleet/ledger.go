@@ -39,6 +39,8 @@ type Intent struct {
 
 // Holds reports whether the ledger shows that the tileset holds the content
 // with this hash, and the upload that made it. Reads need no lease.
+// Before this node has joined the fleet (Open found Redis down), reads fail
+// at once with ErrUnreachable.
 func (f *Fleet) Holds(ctx context.Context, tileset, hash string) (uploadID string, ok bool, err error) {
 	h, ok, err := f.Held(ctx, tileset)
 	if err != nil || !ok || h.Hash != hash {
@@ -72,6 +74,9 @@ func (f *Fleet) Intent(ctx context.Context, tileset string) (Intent, bool, error
 
 // readHash returns a hash of the ledger (nil if absent) and Redis' time.
 func (f *Fleet) readHash(ctx context.Context, key string) (map[string]string, int64, error) {
+	if err := f.notJoined("read the ledger"); err != nil {
+		return nil, 0, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	res, err := readScript.Run(ctx, f.rdb, []string{key}).Slice()

@@ -102,6 +102,27 @@ return {math.max(redis.call('PTTL', KEYS[1]), 0), math.max(redis.call('PTTL', KE
   tonumber(l[1] or '0'), tonumber(l[2] or '0'), l[3] or ''}
 `)
 
+// idleSlot takes a slot of a budget's GCRA limiter for housekeeping: only
+// when the slot before went unused, that is when the limiter's theoretical
+// arrival time (TAT) is at least one emission interval in the past.
+// redis_rate (v10's allowN, Burst 1) grants a slot when TAT <= now and
+// stores now + interval; this script reads and writes the same key in the
+// same format (seconds since 2017-01-01 as a number, with the same TTL), so
+// that both see each other's slots (TestIdleSlotSharesRedisRateKey).
+// KEYS: the limiter's key (rate:…). ARGV: rate, period in seconds.
+// Returns {1, "-1"} when granted, else {0, seconds to wait (a string)}.
+var idleSlotScript = redis.NewScript(`
+local emission = tonumber(ARGV[2]) / tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = (t[1] - 1483228800) + (t[2] / 1000000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat > now - emission then
+  return {0, tostring(tat + emission - now)}
+end
+redis.call('SET', KEYS[1], now + emission, 'EX', math.ceil(emission))
+return {1, '-1'}
+`)
+
 // acquired runs once a node obtained a tileset's lock: it takes the next
 // fencing token and records the holder, and says who held it before and
 // whether they released it.

@@ -108,3 +108,27 @@ func (w *world) whileDown(a *proc, ea *testenv.Env, what string) {
 		}
 	}
 }
+
+// TestStartWhileRedisDown: a node restarts while its fleet's Redis is
+// down. It starts anyway, on its share of the budget (1/N, N the nodes it
+// saw alive last time, kept in its state database), sends its own folder's
+// files, holds the shared folder's, and joins the fleet when Redis answers.
+func TestStartWhileRedisDown(t *testing.T) {
+	w := newWorld(t, worldOptions{sim: mapboxsim.Options{ProcessingTime: time.Second}})
+	ea := w.node("a", nodeOptions{shared: true, local: true})
+	a, b := w.run("a", ea), w.run("b", w.node("b", nodeOptions{shared: true}))
+	testkit.WaitFor(t, "node a to see both nodes", 20*time.Second, func() bool { return a.D.Budget().Stats().Nodes == 2 })
+	a.stop()
+	w.redis.Kill()
+	a = w.run("a", ea)
+	if st := a.D.Budget().Stats(); !st.Fallback || st.Nodes != 2 {
+		t.Errorf("started while Redis is down: budget %+v, want fallback on 1/2 of it (the nodes seen last time)", st)
+	}
+	w.whileDown(a, ea, "started while Redis is down")
+	w.redis.Restart(true)
+	testkit.WaitFor(t, "node a to join the fleet", 20*time.Second, func() bool {
+		n, _ := a.D.FleetCounters()
+		return n.Reachable
+	})
+	w.converge("started while Redis is down", 2*time.Minute, func() bool { return a.idle() && b.idle() })
+}
