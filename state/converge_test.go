@@ -312,3 +312,34 @@ func TestCompetitorIsAJoinedCopy(t *testing.T) {
 		t.Fatalf("the earlier-changed file against the moved copy: %+v (asked about %v); want it lost to b/sub/p.json", r, asked)
 	}
 }
+
+// TestHeldCopyBecomesTheSource: the file whose content the tileset holds
+// is moved after its upload; the copy at the new path is found unchanged
+// and becomes the content's source, so that another file of the tileset
+// that changed earlier still loses to it (seed 615417748781 of make
+// chaos: the moved file's old path was the last upload's source, and the
+// other file, read again after the removal, was sent over it).
+func TestHeldCopyBecomesTheSource(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	f1, _ := s.Enqueue(fileJob("u.q", "a/q.json", "X"))
+	upload(t, s, f1.Job.ID, "X", "up1")
+	if err := s.RemoveFile(state.FileKey{Watch: watch, Path: "a/q.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if moved, _ := s.Enqueue(fileJob("u.q", "a/sub/q.json", "X")); !moved.Held {
+		t.Fatalf("the moved file: %+v, want it held", moved)
+	}
+	f2 := fileJob("u.q", "b/q.json", "Y")
+	var asked []string
+	f2.LosesTo = func(other state.FileKey) bool { asked = append(asked, other.Path); return other.Path == "a/sub/q.json" }
+	r, err := s.Enqueue(f2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Lost == nil || r.Lost.Path != "a/sub/q.json" {
+		t.Fatalf("the earlier-changed file against the moved one: %+v (asked about %v); want it lost to a/sub/q.json", r, asked)
+	}
+	if _, from, ok, err := s.DestinedFrom("u.q"); err != nil || !ok || from.Path != "a/sub/q.json" {
+		t.Errorf("DestinedFrom = %v, %v, %v; want the moved file", from, ok, err)
+	}
+}

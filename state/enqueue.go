@@ -182,6 +182,9 @@ func (t *txn) heldOrFailed(nj NewJob, jobs, live []Job) (res EnqueueResult, sett
 			res.Superseded = append(res.Superseded, j)
 		}
 		res.Held = true
+		if err := t.adoptSource(&ts, nj); err != nil {
+			return res, false, err
+		}
 		return res, true, t.recordHeld(nj)
 	}
 	for _, f := range jobs { // failed, for these very bytes: not sent again
@@ -198,6 +201,25 @@ func (t *txn) heldOrFailed(nj NewJob, jobs, live []Job) (res EnqueueResult, sett
 		return res, true, t.joinFailed(&res.Job, nj)
 	}
 	return res, false, nil
+}
+
+// adoptSource makes nj's file the source of the content tileset record ts
+// holds, which is nj's, when ts's source no longer holds it (gone, moved:
+// the file at its new path is found unchanged): the file that holds the
+// content is what a conflict is judged against (competitor), and what a
+// removal hands the tileset over from (DestinedFrom).
+func (t *txn) adoptSource(ts *TilesetRecord, nj NewJob) error {
+	if ts.Source == nj.Source || nj.File == nil {
+		return nil
+	}
+	if ts.Source.validate() == nil {
+		rec, ok, err := getFile(t.b(bucketFiles), ts.Source)
+		if err != nil || ok && rec.SHA256 == ts.SHA256 && rec.Tileset == nj.Tileset {
+			return err // its source still holds it
+		}
+	}
+	ts.Source = nj.Source
+	return putJSON(t.b(bucketTilesets), []byte(nj.Tileset), ts)
 }
 
 // competitor returns, when two files map to one tileset, the other file
