@@ -343,3 +343,46 @@ func TestHeldCopyBecomesTheSource(t *testing.T) {
 		t.Errorf("DestinedFrom = %v, %v, %v; want the moved file", from, ok, err)
 	}
 }
+
+// TestSupersedeUnsent: a staged job whose create was never sent gives way
+// to newer content queued behind it, unless that content is what the
+// tileset holds (a revert: the staged bytes go first) or a create was sent.
+func TestSupersedeUnsent(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	ok := mustOK(t)
+	first, _ := s.Enqueue(fileJob("u.p", "p.json", "A"))
+	upload(t, s, first.Job.ID, "A", "up1")
+
+	b, _ := s.Enqueue(fileJob("u.p", "p.json", "B"))
+	ok(s.StartStaging(b.Job.ID))
+	ok(s.MarkStaged(b.Job.ID, "B"))
+	if _, replaced, err := s.SupersedeUnsent(b.Job.ID); err != nil || replaced {
+		t.Fatalf("nothing newer queued: replaced %v, %v", replaced, err)
+	}
+	back, _ := s.Enqueue(fileJob("u.p", "p.json", "A")) // put back: queued behind B
+	if back.Held || back.Existing {
+		t.Fatalf("the revert: %+v, want it queued behind B", back)
+	}
+	if _, replaced, err := s.SupersedeUnsent(b.Job.ID); err != nil || replaced {
+		t.Fatalf("the newer content is the tileset's: replaced %v, %v; want B sent first", replaced, err)
+	}
+	c, _ := s.Enqueue(fileJob("u.p", "p.json", "C")) // supersedes the queued revert
+	j, replaced, err := s.SupersedeUnsent(b.Job.ID)
+	if err != nil || !replaced || j.ID != b.Job.ID {
+		t.Fatalf("C queued behind unsent B: replaced %v (%+v), %v", replaced, j, err)
+	}
+	if _, found, _ := s.Job(b.Job.ID); found {
+		t.Errorf("job B is still there")
+	}
+	if started, err := s.StartStaging(c.Job.ID); err != nil || started.Stage != state.StageStaging {
+		t.Errorf("C could not start once B gave way: %+v, %v", started, err)
+	}
+
+	// A create sent: the job may exist at Mapbox and is never superseded.
+	ok(s.MarkStaged(c.Job.ID, "C"))
+	ok(s.CreateSent(c.Job.ID, time.Now(), time.Time{}))
+	s.Enqueue(fileJob("u.p", "p.json", "D"))
+	if _, replaced, _ := s.SupersedeUnsent(c.Job.ID); replaced {
+		t.Errorf("a job whose create was sent was superseded")
+	}
+}

@@ -55,8 +55,9 @@ var _ Target = mts{}
 
 // publishing is what the MTS target's workers share.
 type publishing struct {
-	// mu makes the queue count and the publish that follows it one step.
-	mu sync.Mutex
+	// slot makes the queue count and the publish that follows it one
+	// step, and hands it out in queue order (mts_order.go).
+	slot publishSlot
 	// stages holds the stage Mapbox last gave each processing job's
 	// publish job (by state job ID); a job not in it counts as queued.
 	stagesMu sync.Mutex
@@ -76,7 +77,7 @@ func newMTS(s *Syncer, opts Options) Target {
 	if n <= 0 {
 		n = config.DefaultMTSMaxQueued
 	}
-	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}}}
+	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}}}
 }
 
 // targetOf is the target of job j.
@@ -232,14 +233,16 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 			return uploads{m.Syncer}.created(ctx, j, mapbox.Upload{ID: found.ID, Created: found.Created.Time()})
 		}
 	}
-	// One publish at a time: a worker finding another publishing (waiting
-	// for the publish budget, 2 a minute) comes back later, so that MTS
-	// jobs never hold every worker while the Uploads API's jobs wait.
-	if !m.pub.mu.TryLock() {
+	// One publish at a time, in queue order: a worker finding the slot
+	// taken (a publish waiting for the publish budget, 2 a minute), or an
+	// older job waiting for it, comes back later, so that MTS jobs never
+	// hold every worker while the Uploads API's jobs wait (mts_order.go).
+	if !m.takeSlot(j) {
 		return j, waitUntil{at: m.now().Add(busyWait + m.backoff.delay(min(j.Attempts, 3))),
-			why: "another publish is being sent (Mapbox allows 2 a minute): waiting for it"}
+			why: "another publish is being sent, or an older one waits (Mapbox allows 2 a minute): waiting for it"}
 	}
-	defer m.pub.mu.Unlock()
+	published := false
+	defer func() { m.releaseSlot(j, published) }()
 	n, err := m.queuedAtMapbox(j)
 	if err != nil {
 		return j, err
@@ -248,6 +251,7 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 		return j, waitUntil{at: m.now().Add(busyWait + m.backoff.delay(min(j.Attempts, 3))),
 			why: fmt.Sprintf("%d of tilesyncd's publish jobs are queued at Mapbox, the most mapbox.mts_max_queued allows: waiting for one to start", n)}
 	}
+	published = true // from here on the slot is handed to the next in line
 	if err := m.ensureTileset(ctx, j, false); err != nil {
 		return j, err
 	}

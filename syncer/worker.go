@@ -202,6 +202,9 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 		case state.StageStaging:
 			j, err = s.targetOf(j).Stage(ctx, j)
 		case state.StageStaged:
+			if s.replacedUnsent(j) {
+				return
+			}
 			j, err = s.targetOf(j).Create(ctx, j)
 		default:
 			return
@@ -211,6 +214,27 @@ func (s *Syncer) work(ctx context.Context, j state.Job) {
 			return
 		}
 	}
+}
+
+// replacedUnsent ends a staged job whose create (a publish, for MTS) was
+// never sent when newer content for its tileset is queued behind it: the
+// file changed while the job waited for the budget or the publish slot, and
+// each create is billed (state.SupersedeUnsent).
+func (s *Syncer) replacedUnsent(j state.Job) bool {
+	if !j.CreateSentAt.IsZero() {
+		return false
+	}
+	nj, ok, err := s.store.SupersedeUnsent(j.ID)
+	if err != nil {
+		s.log.Error("supersede a job replaced before it was sent", "job", j, "err", err)
+		return false
+	}
+	if ok {
+		s.log.Info("superseded: the file changed before this content was sent; sending the newer content instead", "job", nj)
+		s.source.Done(nj) // its spool file, if any, is no longer needed
+		signal(s.wake)    // the tileset is free for the newer job
+	}
+	return ok
 }
 
 // moved keeps j when a state transition fails: a store method returns the
