@@ -492,15 +492,7 @@ func TestMTSTargetSwitched(t *testing.T) {
 // Mapbox is full): the stale content is not published (each publish is
 // billed), only the newer one.
 func TestMTSChangedWhileWaitingToPublish(t *testing.T) {
-	e := newMTSEnv(t, mtsOptions{sim: mapboxsim.MTSOptions{QueueTime: 2 * time.Second}, maxQueued: 1})
-	e.Write("mts/trees.csv", trees)
-	d, _ := e.start()
-	testkit.WaitFor(t, "the first publish", 10*time.Second, func() bool { return e.Srv.PublishCounts()["acme.m-trees"] == 1 })
-	e.Write("mts/parks.geojson", parks)
-	testkit.WaitFor(t, "the second file's job to wait for the queue", 10*time.Second, func() bool {
-		jobs, err := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
-		return err == nil && len(jobs) == 1 && jobs[0].Tileset == "acme.m-parks" && jobs[0].RetryFrom == state.StageStaged
-	})
+	e, d := startWithAPublishWaiting(t)
 	e.Write("mts/parks.geojson", strings.Replace(parks, "Tiergarten", "Großer Tiergarten", 1))
 	files := map[string]string{"mts/parks.geojson": "acme.m-parks", "mts/trees.csv": "acme.m-trees"}
 	e.waitMTS(files, 30*time.Second)
@@ -514,15 +506,7 @@ func TestMTSChangedWhileWaitingToPublish(t *testing.T) {
 // account's queue at Mapbox full) publishes before a job queued after it,
 // even when the younger one is ready first as the queue frees.
 func TestMTSPublishesInQueueOrder(t *testing.T) {
-	e := newMTSEnv(t, mtsOptions{sim: mapboxsim.MTSOptions{QueueTime: 2 * time.Second}, maxQueued: 1})
-	e.Write("mts/trees.csv", trees)
-	d, _ := e.start()
-	testkit.WaitFor(t, "the first publish", 10*time.Second, func() bool { return e.Srv.PublishCounts()["acme.m-trees"] == 1 })
-	e.Write("mts/parks.geojson", parks)
-	testkit.WaitFor(t, "the older job to wait for the queue", 10*time.Second, func() bool {
-		jobs, err := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
-		return err == nil && len(jobs) == 1 && jobs[0].Tileset == "acme.m-parks"
-	})
+	e, _ := startWithAPublishWaiting(t)
 	e.waitMTS(map[string]string{"mts/trees.csv": "acme.m-trees"}, 10*time.Second) // the queue at Mapbox is free again
 	e.Write("mts/lakes.geojson", strings.Replace(parks, "Tiergarten", "Wannsee", 1))
 	e.waitMTS(map[string]string{"mts/parks.geojson": "acme.m-parks", "mts/lakes.geojson": "acme.m-lakes"}, 30*time.Second)
@@ -535,4 +519,22 @@ func TestMTSPublishesInQueueOrder(t *testing.T) {
 	if want := []string{"acme.m-trees", "acme.m-parks", "acme.m-lakes"}; !slices.Equal(order, want) {
 		t.Errorf("publishes in the order %v, want %v (queue order)", order, want)
 	}
+}
+
+// startWithAPublishWaiting starts a daemon on an account whose queue at
+// Mapbox holds one job (mts_max_queued: 1, jobs queued there 2 s): the
+// publish of mts/trees.csv goes, then that of mts/parks.geojson, its
+// source replaced, waits for the queue.
+func startWithAPublishWaiting(t *testing.T) (*env, *Daemon) {
+	t.Helper()
+	e := newMTSEnv(t, mtsOptions{sim: mapboxsim.MTSOptions{QueueTime: 2 * time.Second}, maxQueued: 1})
+	e.Write("mts/trees.csv", trees)
+	d, _ := e.start()
+	testkit.WaitFor(t, "the first publish", 10*time.Second, func() bool { return e.Srv.PublishCounts()["acme.m-trees"] == 1 })
+	e.Write("mts/parks.geojson", parks)
+	testkit.WaitFor(t, "the second file's job to wait for the queue", 10*time.Second, func() bool {
+		jobs, err := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageRetryWait}})
+		return err == nil && len(jobs) == 1 && jobs[0].Tileset == "acme.m-parks" && jobs[0].RetryFrom == state.StageStaged
+	})
+	return e, d
 }
