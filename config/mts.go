@@ -39,7 +39,7 @@ type MTSRule struct {
 	// as the configuration wrote it, for messages.
 	RecipeFile, RecipeName string
 	// Incremental: the rule asks for changesets after the first publish
-	// (not implemented yet: every change is published in full).
+	// (syncer/mts_changeset.go); its recipe must say "incremental": true.
 	Incremental bool
 
 	source template // nil: the tileset's name
@@ -149,10 +149,6 @@ func (p *parser) mtsRule(cfg *Config, i int, raw ruleYAML, r *Rule, base string)
 		if m.layer, err = parseTemplate(raw.Layer, known); err != nil {
 			p.errorf(at+".layer", "%v", err)
 		}
-	}
-	if m.Incremental {
-		cfg.Warnings = append(cfg.Warnings, (&Error{File: p.file, Line: p.line(at + ".incremental"), Path: at + ".incremental",
-			Msg: "changesets are not implemented yet: every change is published in full"}).Error())
 	}
 	r.MTS = m
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox/ratelimit"
 	"github.com/tilesyncd/tilesyncd/watcher"
 	"golang.org/x/sync/errgroup"
+	"net/http"
 )
 
 // env is the shared test environment (testenv) with the daemon's test
@@ -25,6 +26,9 @@ type env struct {
 	*testenv.Env
 	t    *testing.T
 	poll syncer.PollPace
+	// transport, if set, wraps the daemon's HTTP transport (a test that
+	// reads what is sent).
+	transport func(http.RoundTripper) http.RoundTripper
 }
 
 type envOptions struct {
@@ -68,7 +72,11 @@ var fastPoll = syncer.PollPace{First: 50 * time.Millisecond, Max: 200 * time.Mil
 // open opens a daemon on the env.
 func (e *env) open() *Daemon {
 	e.t.Helper()
-	d, err := Open(e.Config(), Options{Logger: e.Logger(), Poll: e.poll, HTTPClient: testenv.HTTPClient(time.Second),
+	hc := testenv.HTTPClient(time.Second)
+	if e.transport != nil {
+		hc.Transport = e.transport(hc.Transport)
+	}
+	d, err := Open(e.Config(), Options{Logger: e.Logger(), Poll: e.poll, HTTPClient: hc,
 		Backoff: syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond},
 		Budget:  ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}})
 	if err != nil {

@@ -31,8 +31,9 @@ const mtsRecipe = `{"version": 1, "layers": {"{layer}": {"source": "{source}", "
 
 // mtsOptions shape an MTS env.
 type mtsOptions struct {
-	sim       mapboxsim.MTSOptions // QueueTime, ProcessingTime default 50 ms and 300 ms; 600 publishes a minute
-	maxQueued int                  // mapbox.mts_max_queued; 0: the default
+	sim         mapboxsim.MTSOptions // QueueTime, ProcessingTime default 50 ms and 300 ms; 600 publishes a minute
+	maxQueued   int                  // mapbox.mts_max_queued; 0: the default
+	incremental bool                 // the rule publishes changesets (its recipe says so)
 }
 
 // newMTSEnv is newEnv with an MTS rule before the catch-all one.
@@ -50,6 +51,14 @@ func newMTSEnv(t *testing.T, o mtsOptions) *env {
 	te := testenv.New(t, testenv.Options{Sim: mapboxsim.Options{ProcessingTime: 300 * time.Millisecond, MTS: o.sim}})
 	e := &env{Env: te, t: t, poll: fastPoll}
 	e.writeRecipe(10)
+	rule := ""
+	if o.incremental {
+		recipe := strings.Replace(fmt.Sprintf(mtsRecipe, 10), `{"version": 1,`, `{"version": 1, "incremental": true,`, 1)
+		if err := os.WriteFile(filepath.Join(e.Dir, "recipe.json"), []byte(recipe), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rule = "    incremental: true\n"
+	}
 	extra := ""
 	if o.maxQueued > 0 {
 		extra = fmt.Sprintf("  mts_max_queued: %d\n", o.maxQueued)
@@ -73,11 +82,11 @@ rules:
     tileset: "{username}.m-{stem}"
     recipe: recipe.json
     layer: "{stem}"
-  - match: "**"
+%s  - match: "**"
     tileset: "{username}.{stem}"
 control:
   listen: "off"
-`, te.Srv.URL(), te.Storage.Endpoint(), extra, te.StatePath, te.Drop))
+`, te.Srv.URL(), te.Storage.Endpoint(), extra, te.StatePath, te.Drop, rule))
 	return e
 }
 

@@ -98,7 +98,7 @@ func (in *Intake) zipFrom(ctx context.Context, folder *watcher.Folder, shp strin
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	cw := &format.CountWriter{W: io.MultiWriter(tmp, h)}
 	if err := sf.Zip(ctx, cw); err != nil {
 		tmp.Close()
 		return "", "", 0, err
@@ -111,18 +111,7 @@ func (in *Intake) zipFrom(ctx context.Context, folder *watcher.Folder, shp strin
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return "", "", 0, err
 	}
-	return final, sha, cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return final, sha, cw.N, nil
 }
 
 // removeSpool deletes a shapefile's zip once it is no longer needed.

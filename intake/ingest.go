@@ -229,7 +229,7 @@ func (in *Intake) ingestDecided(ctx context.Context, w *config.Watch, d plan.Dec
 	// queue drains, in the transaction that queues: content put back while
 	// newer content is in flight is queued behind it, not skipped.
 	res, err := in.store.Enqueue(state.NewJob{Tileset: d.Tileset, Name: d.Name, Source: key, SHA256: sha, Size: size,
-		Target: mj.target, SourceID: mj.sourceID, Recipe: mj.recipe,
+		Target: mj.target, SourceID: mj.sourceID, Recipe: mj.recipe, Incremental: mj.incremental,
 		File: &newRec, SkipHeld: true, LosesTo: func(other state.FileKey) bool { return in.changedLater(other, mine) }})
 	if err != nil {
 		return err

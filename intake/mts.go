@@ -37,6 +37,7 @@ const refusedConversion = "cannot be converted for MTS: "
 type mtsJob struct {
 	target, sourceID string
 	recipe           []byte
+	incremental      bool
 }
 
 // contentFor is content for a file of the Uploads API, and for a file an
@@ -54,7 +55,7 @@ func (in *Intake) contentFor(ctx context.Context, abs string, d plan.Decision) (
 		return "", "", 0, mtsJob{}, err
 	}
 	return sendPath, state.MTSContentHash(st.SHA256, d.MTS.Recipe), st.Bytes,
-		mtsJob{target: state.TargetMTS, sourceID: d.MTS.SourceID, recipe: d.MTS.Recipe}, nil
+		mtsJob{target: state.TargetMTS, sourceID: d.MTS.SourceID, recipe: d.MTS.Recipe, incremental: d.MTS.Incremental}, nil
 }
 
 // mtsContent converts the file at abs into the spool, as the file

@@ -18,6 +18,8 @@ type NewJob struct {
 	Target   string
 	SourceID string
 	Recipe   []byte
+	// Incremental: the MTS rule publishes changesets after a full publish.
+	Incremental bool
 	// File, if not nil, is stored in the same transaction, so the file index
 	// never says "queued" without a job or the reverse. Its Key and SHA256
 	// are taken from Source and SHA256. Its Outcome becomes pending, or
@@ -156,7 +158,7 @@ func (t *txn) enqueue(nj NewJob) (EnqueueResult, error) {
 		ID: id, Tileset: nj.Tileset, Name: nj.Name, Source: nj.Source,
 		SHA256: nj.SHA256, Size: nj.Size, Stage: StageQueued,
 		CreatedAt: t.now, UpdatedAt: t.now,
-		Target: nj.Target, SourceID: nj.SourceID, Recipe: nj.Recipe,
+		Target: nj.Target, SourceID: nj.SourceID, Recipe: nj.Recipe, Incremental: nj.Incremental,
 	}
 	return res, t.putJob(res.Job)
 }

@@ -123,11 +123,17 @@ func (s *Store) PartDone(id uint64, p Part) (Job, error) {
 // the hash of the bytes actually sent; if it differs from the queued hash the
 // job is unchanged and ErrHashMismatch is returned (the caller cancels it).
 func (s *Store) MarkStaged(id uint64, stagedSHA256 string) (Job, error) {
+	return s.MarkStagedChangeset(id, stagedSHA256, "")
+}
+
+// MarkStagedChangeset is MarkStaged for an MTS job staged as changeset
+// changesetID ("" for its whole content, in its tileset source).
+func (s *Store) MarkStagedChangeset(id uint64, stagedSHA256, changesetID string) (Job, error) {
 	return s.transition(id, "mark staged", []Stage{StageStaging}, func(t *txn, j *Job) error {
 		if stagedSHA256 != j.SHA256 {
 			return fmt.Errorf("job %d queued %s, staged %s: %w", id, short(j.SHA256), short(stagedSHA256), ErrHashMismatch)
 		}
-		j.Stage, j.StagedSHA256, j.StagedAt = StageStaged, stagedSHA256, t.now
+		j.Stage, j.StagedSHA256, j.StagedAt, j.Changeset = StageStaged, stagedSHA256, t.now, changesetID
 		return nil
 	})
 }
@@ -258,7 +264,7 @@ func (s *Store) Restage(id uint64, reason string) (Job, error) {
 			j.UploadID, j.UploadCreatedAt, j.CreateSentAt, j.CreateSentServer, j.CreateLastSent = "", time.Time{}, time.Time{}, time.Time{}, time.Time{}
 			j.Progress, j.ProgressAt = 0, time.Time{}
 		}
-		j.Stage, j.Credentials, j.Multipart, j.StagedSHA256, j.StagedAt = StageStaging, nil, nil, "", time.Time{}
+		j.Stage, j.Credentials, j.Multipart, j.StagedSHA256, j.StagedAt, j.Changeset = StageStaging, nil, nil, "", time.Time{}, ""
 		return nil
 	})
 }

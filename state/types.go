@@ -229,6 +229,13 @@ type Job struct {
 	// CU and Warnings are what Mapbox reported of the finished MTS job.
 	CU       float64  `json:"cu,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Incremental is set for an MTS job of a rule that publishes
+	// changesets after a full publish (`incremental: true`).
+	Incremental bool `json:"incremental,omitempty"`
+	// Changeset is, for an MTS job of an incremental rule staged as a
+	// changeset (its changes since the content the tileset holds), the
+	// changeset's ID: it creates with publish-changesets, not a publish.
+	Changeset string `json:"changeset,omitempty"`
 }
 
 // String describes the job without secrets.

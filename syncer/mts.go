@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/config"
@@ -24,6 +26,8 @@ import (
 // (*mapbox.Client).
 type MTSAPI interface {
 	ReplaceSource(ctx context.Context, id string, data io.Reader) (mapbox.SourceInfo, error)
+	ReplaceChangeset(ctx context.Context, id string, data io.Reader) (mapbox.SourceInfo, error)
+	PublishChangesets(ctx context.Context, tileset string, layers map[string]string) (mapbox.PublishResult, error)
 	CreateTileset(ctx context.Context, tileset string, t mapbox.NewTileset) error
 	Recipe(ctx context.Context, tileset string) (json.RawMessage, error)
 	UpdateRecipe(ctx context.Context, tileset string, recipe json.RawMessage) error
@@ -49,6 +53,7 @@ type mts struct {
 	api       MTSAPI
 	maxQueued int
 	pub       *publishing
+	indexDir  string // the indexes of published content (mts_changeset.go)
 }
 
 var _ Target = mts{}
@@ -58,6 +63,9 @@ type publishing struct {
 	// slot makes the queue count and the publish that follows it one
 	// step, and hands it out in queue order (mts_order.go).
 	slot publishSlot
+	// noChangesets: Mapbox refused a changeset for the account
+	// (mts_changeset.go).
+	noChangesets atomic.Bool
 	// stages holds the stage Mapbox last gave each processing job's
 	// publish job (by state job ID); a job not in it counts as queued.
 	stagesMu sync.Mutex
@@ -77,7 +85,8 @@ func newMTS(s *Syncer, opts Options) Target {
 	if n <= 0 {
 		n = config.DefaultMTSMaxQueued
 	}
-	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}}}
+	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}},
+		indexDir: filepath.Join(filepath.Dir(s.cfg.State.Path), indexDirName)}
 }
 
 // targetOf is the target of job j.
@@ -149,6 +158,9 @@ func (m mts) Stage(ctx context.Context, j state.Job) (state.Job, error) {
 	}
 	if got := state.MTSContentHash(sum, j.Recipe); got != j.SHA256 {
 		return j, fmt.Errorf("%w: queued %.12s, converted now %.12s", errFileChanged, j.SHA256, got)
+	}
+	if nj, staged, err := m.stageChangeset(ctx, j, p); staged || err != nil {
+		return nj, err // an incremental rule's changes (mts_changeset.go)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return j, err
@@ -264,11 +276,14 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 	if j, err = moved(j)(m.store.CreateSent(j.ID, now, server)); err != nil {
 		return j, err
 	}
-	res, err := m.api.Publish(ctx, j.Tileset)
+	res, err := m.publish(ctx, j)
 	if err != nil {
 		if fresh && provesNotCreated(err) {
 			// Nothing was published: forget the intent (see uploads.create).
 			j, _ = moved(j)(m.store.ClearCreateSent(j.ID))
+		}
+		if fresh && changesetRefused(j, err) {
+			return m.stageInFull(j, err)
 		}
 		if errors.Is(err, mapbox.ErrNotFound) && fresh {
 			// The tileset was deleted at Mapbox since tilesyncd last published it.

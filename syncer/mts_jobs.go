@@ -89,6 +89,7 @@ func (m mts) status(ctx context.Context, j state.Job, mj mapbox.Job) (st Status,
 			return st, false, err
 		}
 		m.stats.MTS.ended(mj)
+		m.pruneIndexes(j.Tileset, j.SHA256)
 		if len(mj.Warnings) > 0 {
 			m.log.Warn("published, with warnings", "job", nj, "job_id", mj.ID, "cu", mj.CU,
 				"codes", mj.WarningCodes(), "warnings", mj.Warnings)

@@ -18,7 +18,7 @@ var levels = [][]string{
 	{"daemon"},
 	{"control", "intake", "syncer", "notify", "fleet"},
 	{"plan", "state", "mapbox/staging", "mapbox/ratelimit", "internal/console"},
-	{"watcher", "mapbox", "convert"},
+	{"watcher", "mapbox", "convert", "convert/changeset"},
 	{"format", "fstype", "config", "internal/clock", "terminal"},
 }
 
