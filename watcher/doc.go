@@ -122,7 +122,17 @@
 //   - NFS, SMB and FUSE mounts deliver no notifications for changes made by
 //     other machines (nor, for FUSE, reliably for local ones): auto mode polls
 //     them. A poll of 100,000 files costs one lstat each, about 0.3 s of CPU
-//     locally and much more over a network; choose PollInterval accordingly.
+//     locally and much more over a network. The interval adapts to that
+//     cost: after each full scan the next waits PollInterval, or the scan's
+//     cost divided by PollMaxShare (10 % of a core by default) when that is
+//     longer, so polling uses at most that share of one core (an 8 s walk
+//     of 1,000,000 files is followed by 80 s of rest). The cost is the
+//     walk's wall time, or the process's CPU time during it when longer:
+//     the garbage collector's work for the walk runs beside it, on another
+//     core (with wall time alone, BenchmarkGrowth in bench/, which measures
+//     the whole process, saw 8–11 % of a core at 100,000 files). The
+//     interval in force is Status.PollEvery; a change of it is logged once
+//     at info. A poll then notices a change up to that much later.
 //   - A network share that is unmounted leaves an empty mount point: the next
 //     scan then reports every file Removed. A folder that cannot be listed
 //     (permissions, I/O error) keeps its known files instead.

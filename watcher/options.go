@@ -30,6 +30,8 @@ const (
 	DefaultSettle         = 5 * time.Second
 	DefaultMaxSettle      = 10 * time.Minute // or 60×Settle when that is longer
 	DefaultRescanInterval = time.Hour
+	// DefaultPollMaxShare is the most of one core polling may use (10 %).
+	DefaultPollMaxShare = 0.10
 )
 
 // Options configure a Watcher. Zero fields take the defaults above.
@@ -41,8 +43,22 @@ type Options struct {
 	// Recursive watches the whole tree below Root; otherwise only the files
 	// directly in Root.
 	Recursive bool
-	// PollInterval is the time between two walks in poll mode.
+	// PollInterval is the time between two walks in poll mode: the wait
+	// from the end of one to the start of the next, stretched when a walk
+	// is costly (PollMaxShare).
 	PollInterval time.Duration
+	// PollMaxShare is the most of one core polling may use, from 0 to 1:
+	// after each full scan in poll mode the next waits at least the scan's
+	// cost divided by it, so a walk of 1 s at the default 10 % is followed
+	// by 10 s of rest however short PollInterval is. The cost is the walk's
+	// wall time (which bounds the walking goroutine's CPU time; on a
+	// network drive it is mostly waiting, and resting then spares the
+	// server too), or the whole process's CPU time during the walk when
+	// that is longer: the garbage collector works on another core for the
+	// walk's garbage (up to a sixth more CPU than the walk's wall time at
+	// 100,000 files here), and polling backs off further while the daemon
+	// is busy. Zero means DefaultPollMaxShare.
+	PollMaxShare float64
 	// Settle is how long a file's size and modification time must stay
 	// unchanged before it is reported ready.
 	Settle time.Duration
@@ -98,6 +114,12 @@ func (o Options) withDefaults() (Options, error) {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
+	}
+	switch {
+	case o.PollMaxShare == 0:
+		o.PollMaxShare = DefaultPollMaxShare
+	case !(o.PollMaxShare > 0 && o.PollMaxShare <= 1): // NaN too
+		return o, fmt.Errorf("watcher: poll max share %v: want a share of one core, above 0 and at most 1", o.PollMaxShare)
 	}
 	if o.MaxSettle == 0 {
 		o.MaxSettle = max(DefaultMaxSettle, 60*o.Settle)

@@ -32,10 +32,13 @@ func (k scanKind) String() string {
 // queues notifications meanwhile, and an overflow only causes another scan).
 // It stops early when ctx is cancelled, without sweeping.
 func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	full := top == ""
 	if full {
 		w.gen++
+		if w.hooks != nil && w.hooks.fullScan != nil {
+			w.hooks.fullScan()
+		}
 	}
 	err := w.walkDir(ctx, top, kind)
 	if err != nil {
@@ -48,6 +51,10 @@ func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
 	end := time.Now()
 	w.st.Scans++
 	w.st.LastScan, w.st.LastScanDuration = end, end.Sub(start)
+	// What polling rests by (nextPoll): the walk's wall time, or the
+	// process's CPU time meanwhile when longer (the garbage collector
+	// works beside the walk, on another core, for the walk's garbage).
+	w.scanCost = max(w.st.LastScanDuration, processCPU()-cpu)
 	if kind != scanPoll {
 		w.log.Debug("scan done", "kind", kind, "files", w.ix.files, "pending", w.settle.Len(), "duration", end.Sub(start))
 	}

@@ -77,6 +77,10 @@ type Status struct {
 	Overflows        int // notification overflows, each followed by a rescan
 	LastScan         time.Time
 	LastScanDuration time.Duration
+	// PollEvery is, in poll mode, the wait before the next poll cycle:
+	// PollInterval, or longer when the last full scan took more than
+	// PollMaxShare of that (Options.PollMaxShare). Zero in notify mode.
+	PollEvery time.Duration
 }
 
 // Watcher reports the files of one watch folder that are ready, and those
@@ -101,10 +105,12 @@ type Watcher struct {
 	openAtStartup bool
 	fsw           *fsnotify.Watcher
 	watches       int
-	rescanNow     bool   // a full scan is due at once
-	startup       bool   // the startup scan has completed
-	doneSent      bool   // InitialScanDone queued
-	st            Status // scan figures, copied out under statusMu
+	rescanNow     bool          // a full scan is due at once
+	startup       bool          // the startup scan has completed
+	doneSent      bool          // InitialScanDone queued
+	st            Status        // scan figures, copied out under statusMu
+	scanCost      time.Duration // of the last full scan: max(wall time, process CPU time)
+	pollLogged    time.Duration // the stretched poll interval last logged; 0: none (nextPoll)
 
 	statusMu sync.Mutex
 	status   Status
@@ -117,6 +123,7 @@ type testHooks struct {
 	errs        chan error             // read like fsnotify's Errors
 	pause       chan bool              // true: stop reading fsnotify's Events; false: resume
 	addWatchErr func(dir string) error // returns an error instead of adding a watch
+	fullScan    func()                 // called as a full scan starts: a test's cost (a fake-clock sleep)
 }
 
 // New checks opts and returns a Watcher that does nothing until Run.
@@ -197,10 +204,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	fullScan := func(kind scanKind) {
 		w.scan(ctx, "", kind)
-		rescan.Reset(w.opts.RescanInterval)
-		if w.mode == Poll {
-			poll.Reset(w.opts.PollInterval)
+		if w.mode != Poll {
+			rescan.Reset(w.opts.RescanInterval)
+			return
 		}
+		// A rescan is a poll cycle too: it waits as long, so that the
+		// two together keep within PollMaxShare.
+		every := w.nextPoll()
+		poll.Reset(every)
+		rescan.Reset(max(w.opts.RescanInterval, every))
 	}
 	fullScan(scanStartup)
 	w.startup = true
@@ -366,6 +378,7 @@ func (w *Watcher) publishStatus() {
 	w.status.Overflows = w.st.Overflows
 	w.status.LastScan = w.st.LastScan
 	w.status.LastScanDuration = w.st.LastScanDuration
+	w.status.PollEvery = w.st.PollEvery
 }
 
 func (w *Watcher) modeString() string {
