@@ -1,13 +1,12 @@
 package watcher
 
 import (
-	"bytes"
 	"context"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"log/slog"
 	"math"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -51,26 +50,6 @@ func TestPollMaxShareOption(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink read while the watcher writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) count(s string) int { return strings.Count(b.String(), s) }
-
 // TestPollIntervalStretches runs the loop in poll mode under synctest, with
 // each full scan made to cost a given time on the fake clock (the test hook
 // sleeps in the walking goroutine, which the watcher measures as it would a
@@ -83,7 +62,7 @@ func TestPollIntervalStretches(t *testing.T) {
 		for _, name := range []string{"a.geojson", "b.geojson"} {
 			writeFile(t, filepath.Join(dir, name), "{}")
 		}
-		logs := &lockedBuffer{}
+		logs := &testkit.Buffer{}
 		w, err := New(Options{Root: dir, Mode: Poll, Settle: time.Second, PollInterval: time.Second,
 			Logger: slog.New(slog.NewTextHandler(logs, nil))})
 		if err != nil {
@@ -134,10 +113,10 @@ func TestPollIntervalStretches(t *testing.T) {
 		if st := at(148 * time.Second); st.Scans != 15 {
 			t.Fatalf("at 148s: %d scans, want 15 (one a second)", st.Scans)
 		}
-		if n := logs.count("polling less often"); n != 1 {
+		if n := strings.Count(logs.String(), "polling less often"); n != 1 {
 			t.Errorf("%d lines saying the interval grew, want 1:\n%s", n, logs.String())
 		}
-		if n := logs.count("polling at the poll interval again"); n != 1 {
+		if n := strings.Count(logs.String(), "polling at the poll interval again"); n != 1 {
 			t.Errorf("%d lines saying the interval is back, want 1", n)
 		}
 		if !strings.Contains(logs.String(), "every=30s") {
