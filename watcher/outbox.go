@@ -10,6 +10,10 @@ type outbox struct {
 	head  int
 }
 
+// shrinkAbove is the queue capacity above which an emptied outbox gives
+// its memory back.
+const shrinkAbove = 4096
+
 // markerKey is the key of the InitialScanDone event, which no path can have.
 const markerKey = ""
 
@@ -34,6 +38,10 @@ func (o *outbox) pop() {
 	o.queue[o.head] = ""
 	o.head++
 	switch {
+	case o.head == len(o.queue) && cap(o.queue) > shrinkAbove:
+		// Empty after a burst (the startup scan queues every file): a Go
+		// map never shrinks, so both are made anew and the peak goes back.
+		o.byKey, o.queue, o.head = make(map[string]Event), nil, 0
 	case o.head == len(o.queue):
 		o.queue, o.head = o.queue[:0], 0
 	case o.head > 1024 && o.head > len(o.queue)/2:
