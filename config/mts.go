@@ -44,9 +44,27 @@ type MTSRule struct {
 
 	source template // nil: the tileset's name
 	layer  template // nil: the recipe names its layers
+	// layers: the layer template has a placeholder the tileset's lacks, so
+	// several files feed one tileset, each as a layer of its own (its own
+	// tileset source); set by the parser.
+	layers bool
 	// recipe is the template in canonical JSON ({source} and {layer} still
 	// in place), read by Validate; "" before.
 	recipe string
+}
+
+// LayerSep joins a tileset ID and a layer name in the key under which a
+// file that feeds one layer of a tileset fed by several files is queued
+// and recorded ("acme.parcels#roads"): each layer is sent, skipped as
+// unchanged and judged in a conflict on its own. A tileset ID never holds
+// it.
+const LayerSep = "#"
+
+// MTSTileset is the tileset ID of a key (a tileset ID, or a tileset ID and
+// a layer joined by LayerSep).
+func MTSTileset(key string) string {
+	ts, _, _ := strings.Cut(key, LayerSep)
+	return ts
 }
 
 // MTSTarget is where an MTS rule sends one file.
@@ -150,6 +168,7 @@ func (p *parser) mtsRule(cfg *Config, i int, raw ruleYAML, r *Rule, base string)
 			p.errorf(at+".layer", "%v", err)
 		}
 	}
+	m.layers = m.layer.placeholders().hasAnyBut(r.tileset.placeholders())
 	r.MTS = m
 }
 

@@ -202,3 +202,47 @@ func FuzzCheckRecipe(f *testing.F) {
 		}
 	})
 }
+
+// A rule whose layer template has a placeholder its tileset template
+// lacks sends each file to a layer of one tileset: its key joins the
+// tileset and the layer, its source is the layer's own.
+func TestMTSLayersOfOneTileset(t *testing.T) {
+	path := writeConfig(t, `mapbox:
+  username: example
+state:
+  path: state/state.db
+watch:
+  - path: drop
+rules:
+  - match: "layers/*.geojson"
+    target: mts
+    tileset: "{username}.layers"
+    recipe: recipes/r.json
+    layer: "{stem}"
+  - match: "parcels/*.geojson"
+    target: mts
+    tileset: "{username}.parcels-{stem}"
+    recipe: recipes/r.json
+    layer: "{stem}"
+`)
+	dir := filepath.Join(filepath.Dir(path), "recipes")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "r.json"), []byte(goodRecipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ rel, key, tileset, source string }{
+		{"layers/Roads.geojson", "example.layers#roads", "example.layers", "layers-roads"},
+		{"parcels/north.geojson", "example.parcels-north", "example.parcels-north", "parcels-north"},
+	} {
+		tg, ok := cfg.Target(cfg.Watch[0], c.rel)
+		if !ok || tg.MTS == nil || tg.Tileset != c.key || MTSTileset(tg.Tileset) != c.tileset || tg.MTS.SourceID != c.source {
+			t.Errorf("%s: key %q (tileset %q), source %+v; want %q, %q, %q", c.rel, tg.Tileset, MTSTileset(tg.Tileset), tg.MTS, c.key, c.tileset, c.source)
+		}
+	}
+}

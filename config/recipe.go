@@ -151,6 +151,9 @@ func (m *MTSRule) target(username, tileset string, get func(string) string) *MTS
 	if m.layer != nil {
 		t.Layer = TilesetName(m.layer.render(get))
 	}
+	if m.layers && m.source == nil {
+		t.SourceID = TilesetName(name + "-" + t.Layer) // a source per layer
+	}
 	t.Recipe = m.Recipe(username, t.SourceID, t.Layer)
 	return t
 }

@@ -110,6 +110,9 @@ func (c *Config) Target(w *Watch, rel string) (Target, bool) {
 		t.Tileset = c.Mapbox.Username + "." + TilesetName(name)
 		t.Name = DisplayName(r.name.render(vars.get))
 		t.MTS = r.MTS.target(c.Mapbox.Username, t.Tileset, vars.get)
+		if r.MTS != nil && r.MTS.layers {
+			t.Tileset += LayerSep + t.MTS.Layer // one layer of a tileset several files feed
+		}
 		return t, true
 	}
 	return Target{}, false
@@ -207,6 +210,30 @@ func parseTemplate(s string, known []string) (template, error) {
 		s = s[open+end+1:]
 	}
 	return t, nil
+}
+
+// placeholders is the set of placeholder names t uses.
+func (t template) placeholders() names {
+	out := names{}
+	for _, p := range t {
+		if p.ph {
+			out[p.text] = true
+		}
+	}
+	return out
+}
+
+// names is a set of placeholder names.
+type names map[string]bool
+
+// hasAnyBut reports whether n holds a name other holds not.
+func (n names) hasAnyBut(other names) bool {
+	for k := range n {
+		if !other[k] {
+			return true
+		}
+	}
+	return false
 }
 
 func (t template) render(value func(placeholder string) string) string {

@@ -32,6 +32,7 @@ type mtsOptions struct {
 	sim         mapboxsim.MTSOptions // QueueTime, ProcessingTime default 50 ms and 300 ms; 600 publishes a minute
 	maxQueued   int                  // mapbox.mts_max_queued; 0: the default
 	incremental bool                 // the rule publishes changesets (its recipe says so)
+	rules       string               // more rules, before the MTS one
 }
 
 // newMTSEnv is newEnv with an MTS rule before the catch-all one.
@@ -57,6 +58,7 @@ func newMTSEnv(t *testing.T, o mtsOptions) *env {
 		}
 		rule = "    incremental: true\n"
 	}
+	rule += o.rules
 	extra := ""
 	if o.maxQueued > 0 {
 		extra = fmt.Sprintf("  mts_max_queued: %d\n", o.maxQueued)

@@ -192,6 +192,9 @@ func (s *Store) Done(id uint64) (Job, error) {
 	return s.transition(id, "mark done", []Stage{StageProcessing}, func(t *txn, j *Job) error {
 		j.Stage, j.Progress = StageDone, 1
 		rec := TilesetRecord{SHA256: j.SHA256, UploadID: j.UploadID, Time: t.now, Source: j.Source, Recipe: recipeHashOf(*j)}
+		if j.Target == TargetMTS {
+			rec.RecipeJSON = j.Recipe
+		}
 		if err := putJSON(t.b(bucketTilesets), []byte(j.Tileset), rec); err != nil {
 			return err
 		}

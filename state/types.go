@@ -124,8 +124,11 @@ type TilesetRecord struct {
 	Time     time.Time `json:"time"`
 	Source   FileKey   `json:"source"`
 	// Recipe is, for an MTS tileset, the hex SHA-256 of the recipe it was
-	// published with (RecipeHash); "" for the Uploads API.
-	Recipe string `json:"recipe,omitempty"`
+	// published with (RecipeHash); "" for the Uploads API. RecipeJSON is
+	// that recipe: for one layer of a tileset several files feed (a key
+	// with config.LayerSep), the part of the tileset's recipe it adds.
+	Recipe     string          `json:"recipe,omitempty"`
+	RecipeJSON json.RawMessage `json:"recipe_json,omitempty"`
 }
 
 // Credentials are the temporary S3 credentials Mapbox handed out for staging.

@@ -66,6 +66,10 @@ type publishing struct {
 	// noChangesets: Mapbox refused a changeset for the account
 	// (mts_changeset.go).
 	noChangesets atomic.Bool
+	// recipes holds the hash of the recipe each tileset that several
+	// files feed was last given by this process (mts_layers.go).
+	recipesMu sync.Mutex
+	recipes   map[string]string
 	// stages holds the stage Mapbox last gave each processing job's
 	// publish job (by state job ID); a job not in it counts as queued.
 	stagesMu sync.Mutex
@@ -85,7 +89,7 @@ func newMTS(s *Syncer, opts Options) Target {
 	if n <= 0 {
 		n = config.DefaultMTSMaxQueued
 	}
-	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}},
+	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}, recipes: map[string]string{}},
 		indexDir: filepath.Join(filepath.Dir(s.cfg.State.Path), indexDirName)}
 }
 
@@ -299,43 +303,49 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 	return uploads{m.Syncer}.created(ctx, j, mapbox.Upload{ID: res.JobID, Created: now})
 }
 
-// ensureTileset makes sure the job's tileset exists with the job's recipe:
-// it creates it, and when MTS answers that it exists (400), compares its
-// recipe and updates it if it differs. Unless force, a tileset last
-// published by tilesyncd with this very recipe is taken as it is (no
-// request).
+// ensureTileset makes sure the job's tileset exists with the job's recipe
+// (for a layer of a tileset several files feed, the recipe of every layer:
+// mts_layers.go): it creates it, and when MTS answers that it exists
+// (400), compares its recipe and updates it if it differs. Unless force, a
+// tileset last published by tilesyncd with this very recipe is taken as
+// it is (no request).
 func (m mts) ensureTileset(ctx context.Context, j state.Job, force bool) error {
-	rec, ok, err := m.store.Tileset(j.Tileset)
+	recipe, err := m.tilesetRecipe(j)
 	if err != nil {
 		return err
 	}
-	if !force && ok && rec.Recipe == state.RecipeHash(j.Recipe) {
+	if !force && m.ensured(j, recipe) {
 		return nil
 	}
+	tileset := apiTileset(j)
 	name := j.Name
 	if name == "" {
-		_, name, _ = strings.Cut(j.Tileset, ".")
+		_, name, _ = strings.Cut(tileset, ".")
 	}
-	err = m.api.CreateTileset(ctx, j.Tileset, mapbox.NewTileset{Recipe: j.Recipe, Name: name})
+	err = m.api.CreateTileset(ctx, tileset, mapbox.NewTileset{Recipe: recipe, Name: name})
 	switch {
 	case err == nil:
 		m.log.Info("tileset created", "job", j)
+		m.setEnsured(j, recipe)
 		return nil
 	case !errors.Is(err, mapbox.ErrInvalid) || mapbox.RecipeErrors(err) != nil || mapbox.NotSent(err):
 		return err // a recipe MTS refuses is permanent (ErrInvalid)
 	}
-	cur, rerr := m.api.Recipe(ctx, j.Tileset) // the 400 says it exists
+	cur, rerr := m.api.Recipe(ctx, tileset) // the 400 says it exists
 	if errors.Is(rerr, mapbox.ErrNotFound) {
 		return err // it does not: the 400 was for something else
 	}
 	if rerr != nil {
 		return rerr
 	}
-	if sameJSON(cur, j.Recipe) {
-		return nil
+	if !sameJSON(cur, recipe) {
+		m.log.Info("the tileset's recipe is not the rule's: updating it", "job", j)
+		if err := m.api.UpdateRecipe(ctx, tileset, recipe); err != nil {
+			return err
+		}
 	}
-	m.log.Info("the tileset's recipe is not the rule's: updating it", "job", j)
-	return m.api.UpdateRecipe(ctx, j.Tileset, j.Recipe)
+	m.setEnsured(j, recipe)
+	return nil
 }
 
 // sameJSON reports whether a and b hold the same JSON value.

@@ -115,13 +115,13 @@ func (m mts) stageChangeset(ctx context.Context, j state.Job, converted string) 
 // changeset, else a full publish.
 func (m mts) publish(ctx context.Context, j state.Job) (mapbox.PublishResult, error) {
 	if j.Changeset == "" {
-		return m.api.Publish(ctx, j.Tileset)
+		return m.api.Publish(ctx, apiTileset(j))
 	}
 	layers := changesetLayers(j)
 	if len(layers) == 0 {
 		return mapbox.PublishResult{}, fmt.Errorf("no layer of the recipe reads source %s: %w", j.SourceID, errChangesetRefused)
 	}
-	return m.api.PublishChangesets(ctx, j.Tileset, layers)
+	return m.api.PublishChangesets(ctx, apiTileset(j), layers)
 }
 
 // errChangesetRefused: a job staged as a changeset must be published in

@@ -20,7 +20,7 @@ func (m mts) findPublish(ctx context.Context, j state.Job) (mapbox.Job, bool, er
 	var best mapbox.Job
 	found := false
 	for page := 0; page < maxRecoveryPages; page++ {
-		list, next, err := m.api.ListJobs(ctx, j.Tileset, opts)
+		list, next, err := m.api.ListJobs(ctx, apiTileset(j), opts)
 		if errors.Is(err, mapbox.ErrNotFound) {
 			return best, found, nil
 		}
@@ -57,7 +57,7 @@ func (m mts) Check(ctx context.Context, jobs []state.Job, due func(state.Job) bo
 		if !due(j) {
 			continue
 		}
-		mj, err := m.api.Job(ctx, j.Tileset, j.UploadID)
+		mj, err := m.api.Job(ctx, apiTileset(j), j.UploadID)
 		if err != nil {
 			if errors.Is(err, mapbox.ErrNotFound) {
 				out = append(out, Status{Job: j, UploadID: j.UploadID, Failed: "Mapbox no longer knows publish job " + j.UploadID})
@@ -146,7 +146,7 @@ func (m mts) superseded(ctx context.Context, j state.Job, mj mapbox.Job) error {
 // newerJob returns the newest job of the tileset created after mj that
 // was not superseded and did not fail.
 func (m mts) newerJob(ctx context.Context, j state.Job, mj mapbox.Job) (mapbox.Job, bool, error) {
-	list, _, err := m.api.ListJobs(ctx, j.Tileset, mapbox.JobListOptions{Limit: mapbox.MaxMTSListLimit})
+	list, _, err := m.api.ListJobs(ctx, apiTileset(j), mapbox.JobListOptions{Limit: mapbox.MaxMTSListLimit})
 	if err != nil {
 		return mapbox.Job{}, false, err
 	}
