@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/tilesyncd/tilesyncd/state"
@@ -28,6 +29,7 @@ func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
 	defer r.timer.Stop()
 	// The paths each watch folder's startup scan reported, until it is done.
 	scanned, scanDone := map[string]map[string]bool{}, map[string]bool{}
+	freed := false // the startup scans' memory given back
 	for {
 		select {
 		case <-ctx.Done():
@@ -44,6 +46,13 @@ func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
 					r.ingest(ctx, gone, false)
 				}
 				scanned[ev.Root], scanDone[ev.Root] = nil, true
+				if len(scanDone) == len(in.cfg.Watch) && !freed {
+					// The startup scans' burst is over (the watchers' outboxes,
+					// these path sets): give its memory back to the system now
+					// rather than as the runtime's scavenger gets to it.
+					freed = true
+					debug.FreeOSMemory()
+				}
 				continue
 			}
 			if !scanDone[ev.Root] {
