@@ -212,6 +212,34 @@ func TestRemovedShapefileNotSent(t *testing.T) {
 	}
 }
 
+// A file removed while its job is being staged (the removal finds the job
+// under way and leaves it to its worker: here, its credentials request
+// answered slower than the client waits) is not sent, and its job ends:
+// nothing is left retrying for a file the folder no longer has.
+func TestRemovedWhileStagingNotSent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.Srv.SetDelay(3 * time.Second) // longer than the client's second: every attempt times out
+	d := e.runDaemon(Options{})
+	e.Write("parcels.geojson", `{"parcels":1}`)
+	testkit.WaitFor(t, "the job to be staging", 20*time.Second, func() bool {
+		jobs, _ := d.Store().ListJobs(state.JobFilter{Stages: []state.Stage{state.StageStaging}})
+		return len(jobs) == 1
+	})
+	if err := os.Remove(filepath.Join(e.Drop, "parcels.geojson")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the job to end", 20*time.Second, func() bool {
+		idle, err := d.Syncer().Idle()
+		return err == nil && idle
+	})
+	e.Srv.SetDelay(0)
+	e.Write("roads.geojson", `{"roads":1}`) // work that shows the daemon is past the removed file
+	e.waitHeld(d, "acme.roads", sha(`{"roads":1}`))
+	if n := e.UploadsByTileset()["acme.parcels"]; n != 0 {
+		t.Errorf("%d uploads of the removed file", n)
+	}
+}
+
 // Two files map to one tileset; the one that changed last is removed
 // before its content was sent, so its job is dropped: the other file's
 // current content, superseded while the first was newer, is sent. (The

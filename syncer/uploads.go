@@ -10,6 +10,9 @@ import (
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapbox/staging"
 	"github.com/tilesyncd/tilesyncd/state"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -54,6 +57,12 @@ func (s uploads) credentialsFor(ctx context.Context, j state.Job) (state.Job, er
 func (s uploads) stage(ctx context.Context, j state.Job) (state.Job, error) {
 	var err error
 	if j.Credentials == nil {
+		// Before a request is spent on credentials: a file removed while
+		// its job was being staged (a removal finds such a job under way
+		// and leaves it) is not sent, and its job ends (handle).
+		if err := sourceExists(j); err != nil {
+			return j, err
+		}
 		if j, err = s.credentialsFor(ctx, j); err != nil {
 			return j, err
 		}
@@ -346,4 +355,14 @@ func (s uploads) Check(ctx context.Context, jobs []state.Job, due func(state.Job
 // staged again, not given up on.
 func stagedObjectGone(msg string) bool {
 	return strings.Contains(strings.ToLower(msg), "could not find the staged file")
+}
+
+// sourceExists reports, as an error matching fs.ErrNotExist, that the
+// job's file is gone.
+func sourceExists(j state.Job) error {
+	p := filepath.Join(j.Source.Watch, filepath.FromSlash(j.Source.Path))
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s is gone: %w", p, err)
+	}
+	return nil
 }
