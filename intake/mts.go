@@ -16,6 +16,7 @@ import (
 	"github.com/tilesyncd/tilesyncd/format"
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
+	"github.com/tilesyncd/tilesyncd/convert/changeset"
 )
 
 // A file an MTS rule sends is converted, streaming, to line-delimited
@@ -231,8 +232,11 @@ func (in *Intake) mtsSendPath(ctx context.Context, j state.Job, abs string) (str
 // PlanMTS converts the file of d, a decision of an MTS rule, without
 // keeping what it writes (`tilesyncd plan`): what the conversion gives, or
 // why MTS cannot take the file. The file is opened as the daemon opens it;
-// a bare shapefile is zipped into a temporary folder first.
-func PlanMTS(ctx context.Context, cfg *config.Config, d plan.Decision) (plan.Conversion, error) {
+// a bare shapefile is zipped into a temporary folder first. For an
+// incremental rule, with the state database (store, nil if it could not
+// be opened), it also says whether the change would go as a changeset, and
+// of how many features.
+func PlanMTS(ctx context.Context, cfg *config.Config, d plan.Decision, store *state.Store) (plan.Conversion, error) {
 	tmp, err := os.MkdirTemp("", "tilesyncd-plan-")
 	if err != nil {
 		return plan.Conversion{}, err
@@ -243,8 +247,21 @@ func PlanMTS(ctx context.Context, cfg *config.Config, d plan.Decision) (plan.Con
 		return plan.Conversion{}, fmt.Errorf("%s is not a watch folder", d.Watch)
 	}
 	in := &Intake{cfg: cfg, spool: tmp}
-	bw := bufio.NewWriter(io.Discard)
+	out := io.Discard
+	converted := filepath.Join(tmp, "converted"+mtsSpoolExt)
+	if d.MTS != nil && d.MTS.Incremental && store != nil {
+		f, err := os.Create(converted)
+		if err != nil {
+			return plan.Conversion{}, err
+		}
+		defer f.Close()
+		out = f
+	}
+	bw := bufio.NewWriter(out)
 	st, err := in.convertFile(ctx, filepath.Join(w.Path, filepath.FromSlash(d.Path)), bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	c := plan.Conversion{Kind: st.Kind.String(), Features: st.Features, Bytes: st.Bytes, SkippedNoGeometry: st.SkippedNoGeometry}
 	for _, k := range st.Nested {
 		c.Nested = append(c.Nested, k.Key)
@@ -254,8 +271,26 @@ func PlanMTS(ctx context.Context, cfg *config.Config, d plan.Decision) (plan.Con
 		return c, err
 	case st.Features == 0:
 		return c, refused("no features to publish (%d without geometry)", st.SkippedNoGeometry)
+	case out != io.Discard:
+		planChangeset(ctx, cfg, store, d, converted, &c)
 	}
 	return c, nil
+}
+
+// planChangeset fills in whether the converted file of d (an incremental
+// rule's) would go as a changeset against what its tileset holds, as the
+// sender decides it (syncer/mts_changeset.go).
+func planChangeset(ctx context.Context, cfg *config.Config, store *state.Store, d plan.Decision, converted string, c *plan.Conversion) {
+	ts, ok, err := store.Tileset(d.Tileset)
+	if err != nil || !ok || ts.UploadID == "" || ts.Recipe != state.RecipeHash(d.MTS.Recipe) {
+		return // never published, or with another recipe: in full
+	}
+	res, err := changeset.Diff(ctx, state.MTSIndexPath(cfg.State.Path, d.Tileset, ts.SHA256), converted, io.Discard,
+		filepath.Join(filepath.Dir(converted), "new.idx"), changeset.DefaultMaxShare)
+	if err != nil || res.Full || res.Changes() == 0 {
+		return
+	}
+	c.Changeset, c.Changed, c.Removed = true, res.Added+res.Changed, res.Removed
 }
 
 // RefusalReason is the reason plan and the log give for a conversion

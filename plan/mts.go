@@ -12,6 +12,10 @@ import (
 // (Decision.Target tells them apart); only the plan's output says publish.
 const Publish Action = "publish"
 
+// PublishChangeset is the action `tilesyncd plan` shows for a file of an
+// incremental MTS rule whose change would go as a changeset.
+const PublishChangeset Action = "publish changeset"
+
 // MaxMTSSourceFile is the most bytes one file of an MTS tileset source may
 // have (Mapbox's limit, in decimal units as the others).
 const MaxMTSSourceFile = 20 * 1000 * 1000 * 1000
@@ -26,6 +30,11 @@ type Conversion struct {
 	// Nested are the property keys whose object or array values MTS drops
 	// at publish.
 	Nested []string `json:"nested,omitempty"`
+	// Changeset: the change would go as a changeset (PublishChangeset) of
+	// Changed features (added or changed) and Removed ones.
+	Changeset bool `json:"changeset,omitempty"`
+	Changed   int  `json:"changed,omitempty"`
+	Removed   int  `json:"removed,omitempty"`
 }
 
 // mts fills in an MTS rule's target t and returns the reason to refuse the

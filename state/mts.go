@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"path/filepath"
 )
 
 // ErrContentChanged: the file of a job no longer gives the job's content
@@ -115,3 +116,14 @@ func (s *Store) ExpectedRecipe(tileset string) (hash string, ok bool, err error)
 
 // AdoptedUploadID is the upload ID of a tileset record `tilesyncd adopt` made.
 const AdoptedUploadID = "adopted"
+
+// MTSIndexDir is the folder beside the state database at statePath that
+// holds the per-feature indexes of published MTS content, for changesets.
+func MTSIndexDir(statePath string) string {
+	return filepath.Join(filepath.Dir(statePath), "mts-index")
+}
+
+// MTSIndexPath is the index of content sha (a job's SHA256) of tileset.
+func MTSIndexPath(statePath, tileset, sha string) string {
+	return filepath.Join(MTSIndexDir(statePath), tileset+"."+sha+".idx")
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -90,7 +89,7 @@ func newMTS(s *Syncer, opts Options) Target {
 		n = config.DefaultMTSMaxQueued
 	}
 	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}, recipes: map[string]string{}},
-		indexDir: filepath.Join(filepath.Dir(s.cfg.State.Path), indexDirName)}
+		indexDir: state.MTSIndexDir(s.cfg.State.Path)}
 }
 
 // targetOf is the target of job j.

@@ -34,13 +34,9 @@ import (
 // whatever a crash interrupted. An index is written when its content is
 // staged, and those of older contents are removed when a publish succeeds.
 
-// indexDirName is the folder beside the state database that holds the
-// indexes of published MTS content.
-const indexDirName = "mts-index"
-
 // indexPath is the index of tileset's content sha.
 func (m mts) indexPath(tileset, sha string) string {
-	return filepath.Join(m.indexDir, tileset+"."+sha+".idx")
+	return state.MTSIndexPath(m.cfg.State.Path, tileset, sha)
 }
 
 // stageChangeset stages j, an MTS job, as a changeset against the content

@@ -43,6 +43,10 @@ Actions:
              having no geometry, nested properties MTS drops); a file that
              cannot be converted is refused with the reason; a file whose
              rule's recipe changed since its last publish is published again
+  publish changeset (N changed, M removed)
+             a rule with incremental: true would send the change since what
+             its tileset holds as a changeset of N added or changed and M
+             removed features (read from the state database)
 
 With --json, one JSON object per line, with the stable fields path, rule,
 tileset, name, action, reason (and watch, format, size; for MTS rules
@@ -63,10 +67,15 @@ Exit 0 on success, 2 on a configuration or usage error.`,
 				if err != nil {
 					return err
 				}
-				if note := markSettled(cfg, decisions); note != "" {
+				store, note := openStateForPlan(cfg)
+				if note != "" {
 					fmt.Fprintln(stderr, note)
 				}
-				planMTS(cfg, decisions) // plan_mts.go
+				if store != nil {
+					defer store.Close()
+					markSettled(store, cfg, decisions)
+				}
+				planMTS(cfg, decisions, store) // plan_mts.go
 				if *asJSON {
 					enc := json.NewEncoder(stdout)
 					enc.SetEscapeHTML(false)
@@ -101,7 +110,7 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 		switch d.Action {
 		case plan.Upload:
 			line += fmt.Sprintf(" → %s %q [%s]", d.Tileset, d.Name, d.Rule)
-		case plan.Publish:
+		case plan.Publish, plan.PublishChangeset:
 			line += mtsLine(d) // plan_mts.go
 		case plan.Skip:
 			line += ": " + d.Reason
@@ -128,20 +137,25 @@ func printPlan(w io.Writer, cfg *config.Config, ds []plan.Decision) {
 	fmt.Fprintf(w, "%d entries: %s\n", len(ds), strings.Join(parts, ", "))
 }
 
-// markSettled turns uploads the state database says are done into skips.
-// It returns a note when the state could not be consulted.
-func markSettled(cfg *config.Config, ds []plan.Decision) string {
+// openStateForPlan opens the state database read-only for plan; nil with
+// no note when nothing was synced yet, nil and a note when it could not
+// be opened.
+func openStateForPlan(cfg *config.Config) (*state.Store, string) {
 	if _, err := os.Stat(cfg.State.Path); err != nil {
-		return "" // nothing synced yet
+		return nil, "" // nothing synced yet
 	}
 	store, err := state.Open(cfg.State.Path, state.Options{ReadOnly: true, LockTimeout: 500 * time.Millisecond})
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
-			return "note: the daemon is running and holds the state database; files it has already sent show as upload"
+			return nil, "note: the daemon is running and holds the state database; files it has already sent show as upload"
 		}
-		return fmt.Sprintf("note: state database not consulted: %v", err)
+		return nil, fmt.Sprintf("note: state database not consulted: %v", err)
 	}
-	defer store.Close()
+	return store, ""
+}
+
+// markSettled turns uploads the state database says are done into skips.
+func markSettled(store *state.Store, cfg *config.Config, ds []plan.Decision) {
 	watches := cfg.WatchByPath()
 	for i, d := range ds {
 		if d.Action != plan.Upload && d.Action != plan.Conflict {
@@ -151,5 +165,4 @@ func markSettled(cfg *config.Config, ds []plan.Decision) string {
 			ds[i].Action, ds[i].Reason = plan.Skip, reason
 		}
 	}
-	return ""
 }
