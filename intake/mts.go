@@ -13,10 +13,10 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/config"
 	"github.com/tilesyncd/tilesyncd/convert"
+	"github.com/tilesyncd/tilesyncd/convert/changeset"
 	"github.com/tilesyncd/tilesyncd/format"
 	"github.com/tilesyncd/tilesyncd/plan"
 	"github.com/tilesyncd/tilesyncd/state"
-	"github.com/tilesyncd/tilesyncd/convert/changeset"
 )
 
 // A file an MTS rule sends is converted, streaming, to line-delimited

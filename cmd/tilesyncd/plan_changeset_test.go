@@ -21,16 +21,7 @@ import (
 // features it would carry.
 func TestPlanChangeset(t *testing.T) {
 	dir := t.TempDir()
-	write := func(rel, text string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, text string) { writeUnder(t, dir, rel, text) }
 	cfgPath := filepath.Join(dir, "tilesyncd.yaml")
 	write("tilesyncd.yaml", "mapbox:\n  username: acme\nstate:\n  path: state/state.db\nwatch:\n  - path: drop\nrules:\n"+
 		"  - match: \"*\"\n    target: mts\n    tileset: \"{username}.{stem}\"\n    recipe: r.json\n    incremental: true\n")

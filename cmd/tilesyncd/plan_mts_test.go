@@ -13,16 +13,7 @@ import (
 func TestPlanMTS(t *testing.T) {
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
-	write := func(rel, text string) {
-		t.Helper()
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, text string) { writeUnder(t, dir, rel, text) }
 	write("tilesyncd.yaml", `mapbox:
   username: acme
 state:
@@ -72,6 +63,19 @@ rules:
 		t.Errorf("plan:\n%s", out)
 	}
 	if _, err := os.Stat(drop); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeUnder writes text to the file rel (slash-separated) below dir,
+// making its folders.
+func writeUnder(t *testing.T, dir, rel, text string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
