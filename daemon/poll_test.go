@@ -8,6 +8,7 @@ import (
 
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/syncer"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
 // TestPollsLeaveTheBudgetToUploads: while files wait for the budget, every
@@ -24,17 +25,22 @@ func TestPollsLeaveTheBudgetToUploads(t *testing.T) {
 	for i := range n {
 		e.Write(fmt.Sprintf("f%03d.geojson", i), fmt.Sprintf(`{"n":%d}`, i))
 	}
-	if sum := e.syncOnce(); sum.Uploaded != int64(n) {
-		t.Fatalf("summary %+v", sum)
+	d := e.runDaemon(Options{})
+	uploaded := func(n int) func() bool {
+		return func() bool { return d.Syncer().Stats().Uploaded.Load() >= int64(n) }
 	}
+	testkit.WaitFor(t, "every file uploaded", 2*time.Minute, uploaded(n))
 	var lastCreate time.Time
 	for _, r := range e.Srv.Requests() {
 		if r.Endpoint == mapbox.EndpointCreate {
 			lastCreate = r.Time
 		}
 	}
-	lists := 0
+	lists, all := 0, 0
 	for _, r := range e.Srv.Requests() {
+		if r.Endpoint == mapbox.EndpointList {
+			all++
+		}
 		if r.Endpoint == mapbox.EndpointList && r.Time.Before(lastCreate) {
 			lists++
 		}
@@ -43,8 +49,17 @@ func TestPollsLeaveTheBudgetToUploads(t *testing.T) {
 		}
 	}
 	// About 20 s of creates: lists at 3 s, 9 s and 21 s at the most.
-	t.Logf("%d uploads, %d API requests, %d lists while creates remained", n, e.Requests(), lists)
+	t.Logf("%d uploads, %d API requests, %d lists while creates remained, %d in all", n, e.Requests(), lists, all)
 	if lists > 3 {
 		t.Errorf("%d lists while files waited for the budget, want at most 3 (a gap of 3 s, doubling)", lists)
+	}
+	// One more file, alone: it is first looked at once most of the
+	// processing time learnt from the others (3 s) has passed, not every
+	// half second from its create.
+	before := e.Srv.Counts()[mapbox.EndpointList]
+	e.Write("last.geojson", `{"n":"last"}`)
+	testkit.WaitFor(t, "the last file uploaded", 30*time.Second, uploaded(n+1))
+	if n := e.Srv.Counts()[mapbox.EndpointList] - before; n > 3 {
+		t.Errorf("%d lists for one upload processing 3 s, want at most 3: the first look waits for most of the processing time", n)
 	}
 }

@@ -85,7 +85,10 @@ func (s *Syncer) poll(ctx context.Context) error {
 				if base.IsZero() || base.After(now) {
 					base = now
 				}
-				p = &pollState{due: base.Add(s.pace.First), interval: s.pace.First, looked: base}
+				// First looked at once most uploads are done (poll_learn.go):
+				// the idle cap (dueAt) does not bring that look forward.
+				first := s.learned.firstLook(j.Target, s.pace.First, s.pace.Max)
+				p = &pollState{due: base.Add(first), interval: s.pace.First, looked: base.Add(max(0, first-s.pace.Idle))}
 				uploads[j.ID] = p
 			}
 			if at := p.dueAt(idle, s.pace); earliest.IsZero() || at.Before(earliest) {
@@ -206,6 +209,9 @@ func (s *Syncer) settle(st Status, p *pollState, now time.Time) {
 			return
 		}
 		s.sharedDone(j, st.UploadID)
+		if !j.CreateLastSent.IsZero() {
+			s.learned.add(j.Target, now.Sub(j.CreateLastSent))
+		}
 		s.stats.Uploaded.Add(1)
 		s.mu.Lock()
 		s.lastDone = now

@@ -134,6 +134,7 @@ type Syncer struct {
 	mu       sync.Mutex
 	staging  map[uint64]Transfer  // staging progress of running jobs
 	retryAt  map[uint64]time.Time // retry-wait jobs' deadlines, monotonic (retry.go)
+	learned  processingTimes      // how long processing takes; the poller's own (poll_learn.go)
 	lastDone time.Time
 
 	stats Stats
