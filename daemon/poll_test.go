@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/syncer"
-	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
 // TestPollsLeaveTheBudgetToUploads: while files wait for the budget, every
