@@ -45,6 +45,9 @@ func envUint(t *testing.T, name string) uint64 {
 // TestConvergence generates histories of file changes and faults, plays
 // each on a real daemon, and checks the guarantee after each (see doc.go).
 func TestConvergence(t *testing.T) {
+	if m := mtsMode(); m != "" && m != "only" && m != "never" {
+		t.Fatalf("-mts=%q ($TILESYNCD_CONVERGENCE_MTS): want \"\", \"only\" or \"never\"", m)
+	}
 	seeds := []uint64{}
 	base := *seedBaseFlag
 	if one := max(*seedFlag, envUint(t, "TILESYNCD_CONVERGENCE_SEED")); one != 0 {
@@ -64,7 +67,7 @@ func TestConvergence(t *testing.T) {
 			seeds = append(seeds, base+uint64(i))
 		}
 	}
-	var ran, diverged, needless atomic.Int64
+	var ran, diverged, needless, withMTS, publishes atomic.Int64
 	var mu sync.Mutex
 	var found []string
 	start := time.Now()
@@ -72,9 +75,14 @@ func TestConvergence(t *testing.T) {
 		for _, seed := range seeds {
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				v := play(t, generate(seed))
+				h := generate(seed)
+				v := play(t, h)
 				ran.Add(1)
 				needless.Add(int64(len(v.needless)))
+				publishes.Add(int64(len(v.publishes)))
+				if h.mts != nil {
+					withMTS.Add(1)
+				}
 				if !v.ok() {
 					if len(v.problems) > 0 {
 						diverged.Add(1)
@@ -91,7 +99,8 @@ func TestConvergence(t *testing.T) {
 	for _, f := range found {
 		t.Log(f)
 	}
-	line := fmt.Sprintf("convergence: %d histories, %d divergences, %d needless creates, seed base %d", ran.Load(), diverged.Load(), needless.Load(), base)
+	line := fmt.Sprintf("convergence: %d histories, %d divergences, %d needless creates, seed base %d; %d with MTS, %d needless publishes",
+		ran.Load(), diverged.Load(), needless.Load(), base, withMTS.Load(), publishes.Load())
 	fmt.Println(line)
 
 	t.Logf("%s (%v, %.0f histories a minute)", line, took.Round(time.Second), float64(ran.Load())/took.Minutes())

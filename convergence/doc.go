@@ -33,6 +33,35 @@
 // Each history picks Mapbox's clock: the daemon's, or ten minutes ahead or
 // behind (mapboxsim Options.Clock, a clock.Offset; its Date headers follow).
 //
+// # MTS
+//
+// One history in three also carries an MTS rule (the Mapbox Tiling
+// Service): files under mts/ of either watch folder go with target: mts
+// to "acme.m-{stem}", a one-layer recipe file and, in half of the
+// histories run in-process, incremental: true (changesets after the first
+// full publish). The choice and everything of the MTS part come from a
+// random stream of their own (PCG stream mtsStream, same seed), and its
+// steps are merged into the history by time, so the Uploads API part of
+// a seed is the history it always was: its steps, their times and its
+// end (the history prints them numbered as before, the MTS ones m0, m1…).
+// One or two files (GeoJSON FeatureCollections of 8–12 points, one in
+// five a CSV with lat/lon columns; from a pool of one or two stems, so two
+// files may share a tileset) take the same file actions (no append), and
+// edits that change one feature (a changeset), add or remove one, change
+// every one or drop the ids (full publishes), or leave no feature (the
+// daemon refuses it). MTS faults: a publish (or publish-changesets)
+// refused before it takes effect, answered 502 after it took effect, or
+// its answer lost; a source or changeset upload refused or cut midway; a
+// 429 window on MTS endpoints (RateLimitMTSFor); jobs held queued
+// (StallJobs); the recipe's maxzoom edited (the in-process daemon
+// restarted on it, as Supervise would; not in a binary's history). Each
+// MTS history picks the jobs' queue and processing times, and sometimes
+// queued jobs lock their source; the daemon's own processing job makes
+// a change's source replace meet a 409. The Uploads API's faults that
+// are not about creates (the API unreachable, slow answers, 429 windows,
+// restarts, SIGKILL) reach MTS too. -mts=only (or never), or
+// $TILESYNCD_CONVERGENCE_MTS, gives every history an MTS part (or none).
+//
 // # Playing it
 //
 // Each history has its own world: a mapboxsim server on an in-process S3
@@ -71,11 +100,38 @@
 //     unless something else was created since and the folder went back to
 //     it after that other content appeared.
 //
-// Quiet must last half a second with the guarantee holding; a failing
-// guarantee is a divergence only once quiet has lasted three full rescans
-// (a missed notification has been caught by then), or when nothing settles
-// within 40 s (a daemon stuck is a divergence too). So timing cannot make
-// a false divergence, only a slower verdict.
+// For an MTS file the timeline keeps what it converts to (convert.Convert,
+// as the daemon does) and the rule's recipe; content is the features and
+// the recipe together. The simulator records each job's input by the
+// SHA-256 of the source (or changeset) it read; for an incremental rule
+// the oracle also records every source and changeset file the daemon
+// uploads, off its HTTP transport (daemon.Options.HTTPClient; the binary
+// cannot be, so incremental histories run in-process), and replays:
+// the features of the source the last full job read, then each later
+// successful changeset job's changeset applied by feature id, in the
+// order the jobs ran. Once quiet:
+//   - every MTS tileset a file maps to was last built (mapboxsim
+//     Server.HoldsMTS) from that file's current features and the current
+//     recipe: the converted bytes' SHA-256 for a full-publish rule, the
+//     replayed features (canonical JSON, by id) for an incremental one;
+//     conflicts as above (a recipe edited is no change of a file);
+//   - the state records the file published or unchanged with its content
+//     hash (state.MTSContentHash) and plan calls it unchanged; a
+//     conflict's loser may be recorded superseded, or with its bytes under
+//     a recipe the tileset had before; a file the daemon cannot convert (no
+//     feature) is recorded refused, and no job is built from it;
+//   - no MTS job failed, none built features that were never in the
+//     folders for its tileset, and no publish was needless, judged as
+//     creates are (a publish of what the tileset held when it was sent,
+//     or of content published before when the folder never went back to
+//     it); needless publishes are counted apart.
+//
+// Quiet also waits for every MTS job to end. Quiet must last half a
+// second with the guarantee holding; a failing guarantee is a divergence
+// only once quiet has lasted three full rescans (a missed notification
+// has been caught by then), or when nothing settles within 40 s (a daemon
+// stuck is a divergence too). So timing cannot make a false divergence,
+// only a slower verdict.
 //
 // # Running it
 //
@@ -88,11 +144,12 @@
 // is -seed. Histories run 8 at a time (16 at full counts) unless -parallel
 // says otherwise. The run ends with one line:
 //
-//	convergence: N histories, D divergences, X needless creates, seed base S
+//	convergence: N histories, D divergences, X needless creates, seed base S; M with MTS, P needless publishes
 //
 // A divergence report holds the seed and how to replay it, the history with
 // the time each step began, what the folders hold, what each tileset holds,
-// the server's uploads and create requests, the divergences, and the
+// the server's uploads and create requests, the MTS jobs with what each
+// built and the MTS requests that move content, the divergences, and the
 // daemon's log (whole, in a file).
 //
 // # Caveats
@@ -104,4 +161,15 @@
 // minutes before it tries a refused token again) and a 429 without rate
 // headers (it waits a minute); uploads made by others to the same tilesets
 // and a state database deleted without adopt are outside the guarantee.
+// MTS: a tileset whose files conflict while one of them is refused is not
+// judged (the README does not say which wins); a recipe is edited only
+// between whole restarts; a job's content is unknown to the checker until
+// it starts (a superseded job is judged by nothing); only one-layer
+// recipes; the recording reads only PUT uploads (tilesyncd sends each
+// source as one file). Its first large run found a divergence of the
+// daemon, since mended (syncer/mts_late.go): a source replace whose answer
+// was slower than the client's timeout landed at Mapbox after a newer
+// replace, and the publish that followed built the stale content
+// (seeds 31272 and 31292 with -mts=only, TestMTSLateSourceReplace). A
+// restart within the quiet time after such a replace is not covered.
 package convergence

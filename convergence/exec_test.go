@@ -28,6 +28,9 @@ type runner struct {
 	tl    timeline        // what the folders held, observed after every change
 	touch time.Time       // when a file was last changed
 	began []time.Duration // when each step began, from start
+	// recipes are the rendered recipes each MTS tileset has had, by
+	// tileset (runner.mtsFile).
+	recipes map[string][]string
 }
 
 // placed is a slot's file: where, which bytes, and whether it is there.
@@ -39,7 +42,7 @@ type placed struct {
 }
 
 func newRunner(w *world, h *history) *runner {
-	return &runner{w: w, h: h, cur: make([]placed, len(h.kinds))}
+	return &runner{w: w, h: h, cur: make([]placed, len(h.kinds)), recipes: map[string][]string{}}
 }
 
 // run starts the daemon (unless it starts late) and plays every step after
@@ -152,6 +155,8 @@ func (r *runner) apply(s step) {
 		w.startInproc()
 	case opKill:
 		w.kill()
+	default:
+		r.applyMTS(s)
 	}
 }
 
@@ -191,7 +196,7 @@ func (r *runner) write(slot int, l loc, s step) {
 			r.writeFile(r.pathOf(l, ext), partBytes(slot, ext, s.content.v[i]), func() { r.cur[slot].content = c })
 		}
 	case writeSlow:
-		data := geoBytes(slot, s.content)
+		data := r.fileBytes(slot, s.content)
 		f, err := os.OpenFile(r.pathOf(l, l.ext), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			t.Fatal(err)
@@ -218,7 +223,7 @@ func (r *runner) write(slot int, l loc, s step) {
 		}
 	case writeAtomic:
 		p := r.pathOf(l, l.ext)
-		if err := os.WriteFile(p+"~", geoBytes(slot, s.content), 0o644); err != nil {
+		if err := os.WriteFile(p+"~", r.fileBytes(slot, s.content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Rename(p+"~", p); err != nil {
@@ -226,7 +231,7 @@ func (r *runner) write(slot int, l loc, s step) {
 		}
 		r.cur[slot].content = s.content
 	default:
-		r.writeFile(r.pathOf(l, l.ext), geoBytes(slot, s.content), func() { r.cur[slot].content = s.content })
+		r.writeFile(r.pathOf(l, l.ext), r.fileBytes(slot, s.content), func() { r.cur[slot].content = s.content })
 	}
 	r.changed()
 }
@@ -285,7 +290,8 @@ func (r *runner) who(watch int, rel string) (int, string) {
 // scan reads every file of the watch folders that the rules send to a
 // tileset, as plan decides it, with the SHA-256 of the bytes the daemon
 // must send: the file's, or for a shapefile the zip of its parts that
-// format.ZipShapefile makes (as the daemon does).
+// format.ZipShapefile makes (as the daemon does); for a file an MTS rule
+// sends, what it converts to (runner.mtsFile).
 func (r *runner) scan() ([]fileState, error) {
 	var out []fileState
 	for i, name := range watchNames {
@@ -320,11 +326,18 @@ func (r *runner) scan() ([]fileState, error) {
 			if dec.Action != plan.Upload {
 				return nil
 			}
+			slot, label := r.who(i, rel)
+			if dec.MTS != nil {
+				if f, ok := r.mtsFile(p, dec); ok {
+					f.watch, f.rel, f.slot, f.label = name, rel, slot, label
+					out = append(out, f)
+				}
+				return nil
+			}
 			sum, err := contentSum(p)
 			if err != nil {
 				return nil // incomplete or gone under the walk
 			}
-			slot, label := r.who(i, rel)
 			out = append(out, fileState{watch: name, rel: rel, tileset: dec.Tileset, sha: sum, slot: slot, label: label})
 			return nil
 		})

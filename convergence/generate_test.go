@@ -91,6 +91,7 @@ func generate(seed uint64) *history {
 		}
 	}
 	h.tail = g.wait()
+	addMTS(h) // from a stream of its own: the Uploads API part stays as it was
 	return h
 }
 
@@ -99,11 +100,15 @@ func (g *generator) add(s step) {
 	g.h.steps = append(g.h.steps, s)
 }
 
-// wait is the pause before a step: sometimes before the settle time ends,
-// sometimes while Mapbox processes, sometimes long enough for work to end.
-func (g *generator) wait() time.Duration {
-	ms := func(lo, hi int) time.Duration { return time.Duration(lo+g.rng.IntN(hi-lo+1)) * time.Millisecond }
-	switch r := g.rng.IntN(100); {
+// wait is the pause before a step (pause).
+func (g *generator) wait() time.Duration { return pause(g.rng) }
+
+// pause is a random wait before a step: sometimes before the settle time
+// ends, sometimes while Mapbox processes, sometimes long enough for work
+// to end.
+func pause(rng *rand.Rand) time.Duration {
+	ms := func(lo, hi int) time.Duration { return time.Duration(lo+rng.IntN(hi-lo+1)) * time.Millisecond }
+	switch r := rng.IntN(100); {
 	case r < 8:
 		return 0
 	case r < 35:
@@ -169,11 +174,17 @@ func (g *generator) writeMode(slot int) (writeMode, int, time.Duration) {
 	if g.slots[slot].kind == shapefile {
 		return writeParts, 0, time.Duration(g.rng.IntN(2*int(settle/time.Millisecond))) * time.Millisecond
 	}
-	switch g.rng.IntN(6) {
+	return fileWriteMode(g.rng)
+}
+
+// fileWriteMode picks how a one-part file is written: whole, atomically
+// or as a slow copy (its chunks and their gap).
+func fileWriteMode(rng *rand.Rand) (writeMode, int, time.Duration) {
+	switch rng.IntN(6) {
 	case 0:
 		return writeAtomic, 0, 0
 	case 1:
-		return writeSlow, 2 + g.rng.IntN(3), time.Duration(20+g.rng.IntN(2*int(settle/time.Millisecond))) * time.Millisecond
+		return writeSlow, 2 + rng.IntN(3), time.Duration(20+rng.IntN(2*int(settle/time.Millisecond))) * time.Millisecond
 	}
 	return writeWhole, 0, 0
 }
@@ -360,13 +371,23 @@ func (h *history) format(at []time.Duration) string {
 	if h.offset != 0 {
 		clock = fmt.Sprintf("Mapbox's clock %+v off the daemon's", h.offset)
 	}
-	fmt.Fprintf(&b, "daemon: %s; %s; processing %v; watch mode %s; %d files\n", daemon, clock, h.processing, h.mode, len(h.kinds))
+	fmt.Fprintf(&b, "daemon: %s; %s; processing %v; watch mode %s; %d files\n", daemon, clock, h.processing, h.mode, h.uploadFiles())
+	if h.mts != nil {
+		fmt.Fprintf(&b, "  %s\n", h.mts)
+	}
+	var nu, nm int // the Uploads API's steps are numbered as in a history without MTS, the MTS ones m0, m1…
 	for i, s := range h.steps {
 		when := "(not reached)"
 		if i < len(at) {
 			when = "+" + at[i].Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(&b, "  %2d  %-8s %s\n", i, when, s.describe(h.kinds[s.slot]))
+		if s.mts {
+			fmt.Fprintf(&b, " %3s  %-8s %s\n", fmt.Sprintf("m%d", nm), when, s.describe(h.kinds[s.slot]))
+			nm++
+			continue
+		}
+		fmt.Fprintf(&b, "  %2d  %-8s %s\n", nu, when, s.describe(h.kinds[s.slot]))
+		nu++
 	}
 	fmt.Fprintf(&b, "  end: %v after the last step, faults cleared, the daemon running in-process, the folder quiet", h.tail.Round(time.Millisecond))
 	return b.String()

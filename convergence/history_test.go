@@ -20,14 +20,17 @@ type history struct {
 	kinds      []kind        // each file's kind, by slot
 	steps      []step
 	tail       time.Duration // after the last step, before the faults are cleared
+	mts        *mtsPlan      // the MTS rule and its files (mts_test.go); nil: none
 }
 
 // kind is what a file slot holds.
 type kind uint8
 
 const (
-	geojson   kind = iota
-	shapefile      // a bare .shp with its .shx and .dbf, zipped by the daemon
+	geojson    kind = iota
+	shapefile       // a bare .shp with its .shx and .dbf, zipped by the daemon
+	mtsGeoJSON      // a FeatureCollection under mts/, sent to MTS (mts_test.go)
+	mtsCSV          // a CSV with lat/lon columns under mts/, sent to MTS
 )
 
 // shapefileParts are the parts the generator writes, the .shp first.
@@ -36,9 +39,9 @@ var shapefileParts = []string{".shp", ".shx", ".dbf"}
 // loc is where a file is: watch folder, sub-folder, stem and extension.
 type loc struct {
 	watch int    // index in watchNames
-	dir   string // "", "sub" or "own"
+	dir   string // "", "sub" or "own"; for an MTS file "mts" or "mts/sub"
 	stem  string
-	ext   string // ".geojson", ".json" or ".shp"
+	ext   string // ".geojson", ".json" or ".shp"; for an MTS file also ".csv"
 }
 
 // rel is the path below the watch folder, slash-separated.
@@ -46,8 +49,12 @@ func (l loc) rel() string { return path.Join(l.dir, l.stem+l.ext) }
 
 func (l loc) String() string { return watchNames[l.watch] + "/" + l.rel() }
 
-// tileset is where the rules (rulesYAML) send the file.
+// tileset is where the rules (rulesYAML, and mtsRulesYAML before them)
+// send the file.
 func (l loc) tileset() string {
+	if l.isMTS() {
+		return "acme.m-" + l.stem
+	}
 	if l.dir == "own" {
 		return "acme." + watchNames[l.watch] + "-" + l.stem
 	}
@@ -55,13 +62,20 @@ func (l loc) tileset() string {
 }
 
 // content names the bytes of a file: for GeoJSON version v[0] with a
-// appends; for a shapefile the versions of its .shp, .shx and .dbf.
+// appends; for a shapefile the versions of its .shp, .shx and .dbf; for an
+// MTS file version v[0], its features' values by id (0: no such feature)
+// and whether they go without ids (mtsBytes).
 type content struct {
-	v [3]int
-	a int
+	v     [3]int
+	a     int
+	feats [mtsFeatures]uint16
+	noIDs bool
 }
 
 func (c content) label(k kind) string {
+	if k.isMTS() {
+		return c.mtsLabel(k)
+	}
 	if k == shapefile {
 		if c.v[0] == c.v[1] && c.v[1] == c.v[2] {
 			return fmt.Sprintf("v%d", c.v[0])
@@ -102,6 +116,16 @@ const (
 	opStart   // start the daemon (late start; the binary after a kill)
 	opRestart // stop the in-process daemon gracefully and start it again
 	opKill    // SIGKILL the binary
+	// MTS faults and events (mts_test.go).
+	opFailPublish      // the next request to ep (a publish) refused with status before it takes effect
+	opFailPublishAfter // the next request to ep takes effect, answered with status
+	opDropPublishAfter // the next request to ep takes effect, its answer lost
+	opFailSourceUpload // the next upload to ep (a source or changeset) refused with status
+	opCutSourceUpload  // the next upload to ep cut after n bytes
+	opRateLimitMTS     // 429 on the MTS endpoint ep ("" for all) for gap
+	opStallJobs        // MTS jobs stay queued…
+	opReleaseJobs      // …until this
+	opEditRecipe       // the recipe's maxzoom becomes n (the daemon reloads)
 )
 
 // writeMode is how bytes reach the disk.
@@ -129,6 +153,7 @@ type step struct {
 	ep      mapbox.Endpoint
 	n       int
 	note    string // why: "edit", "revert to v1", "re-create", "move (same tileset)"…
+	mts     bool   // a step of the MTS part (mts_generate_test.go)
 }
 
 func (s step) describe(k kind) string {
@@ -186,5 +211,5 @@ func (s step) describe(k kind) string {
 	case opKill:
 		return "daemon: SIGKILL"
 	}
-	return fmt.Sprintf("op %d", s.op)
+	return s.describeMTS()
 }

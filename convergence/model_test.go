@@ -7,17 +7,24 @@ import (
 	"testing"
 )
 
-// TestModelTilesets: the generator's idea of where a file goes (loc.tileset)
-// is what the configuration's rules say, for every place it can put one.
+// TestModelTilesets: the generator's idea of where a file goes (loc.tileset,
+// loc.isMTS) is what the configuration's rules say, for every place it can
+// put one, in a history with an MTS rule and in one without.
 func TestModelTilesets(t *testing.T) {
-	w := newWorld(t, &history{mode: "notify", processing: 100e6})
-	for wi, name := range watchNames {
-		for _, dir := range []string{"", "sub", "own"} {
-			for _, ext := range []string{".geojson", ".json", ".shp"} {
-				l := loc{watch: wi, dir: dir, stem: "q", ext: ext}
-				got, ok := w.cfg.Target(w.watchOf(name), l.rel())
-				if !ok || got.Tileset != l.tileset() {
-					t.Errorf("%s: the rules say %q (%v), the model %q", l, got.Tileset, ok, l.tileset())
+	for _, p := range []*mtsPlan{nil, {maxzoom: 10, incremental: true, processing: 100e6, queue: 10e6}} {
+		w := newWorld(t, &history{mode: "notify", processing: 100e6, mts: p})
+		dirs := []string{"", "sub", "own"}
+		if p != nil {
+			dirs = append(dirs, "mts", "mts/sub")
+		}
+		for wi, name := range watchNames {
+			for _, dir := range dirs {
+				for _, ext := range []string{".geojson", ".json", ".shp", ".csv"} {
+					l := loc{watch: wi, dir: dir, stem: "q", ext: ext}
+					got, ok := w.cfg.Target(w.watchOf(name), l.rel())
+					if !ok || got.Tileset != l.tileset() || (got.MTS != nil) != l.isMTS() {
+						t.Errorf("%s: the rules say %q (%v, MTS %v), the model %q (MTS %v)", l, got.Tileset, ok, got.MTS != nil, l.tileset(), l.isMTS())
+					}
 				}
 			}
 		}

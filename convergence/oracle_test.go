@@ -10,20 +10,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tilesyncd/tilesyncd/mapbox"
 	"github.com/tilesyncd/tilesyncd/mapboxsim"
 	"github.com/tilesyncd/tilesyncd/state"
 
 	"github.com/tilesyncd/tilesyncd/intake"
-	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
 // fileState is one file the rules send to a tileset, as the folder holds it.
 type fileState struct {
 	watch, rel, tileset string
-	sha                 string // of the bytes the daemon must send
+	sha                 string // of the bytes the daemon must send; an MTS file's content key (mtsKey)
 	slot                int    // which of the history's files
 	label               string // the slot and version, for people
+	// An MTS file's: the SHA-256 of its converted bytes, what its
+	// features are (base: conv, or for an incremental rule the hash of
+	// their canonical set), its content hash as the state records it,
+	// and why the daemon refuses it ("" when it does not).
+	mts                           bool
+	conv, base, stateSHA, refused string
 }
 
 func (f fileState) String() string { return f.watch + "/" + f.rel }
@@ -67,12 +71,14 @@ func (tl timeline) heldAfter(tileset, sha string, t time.Time) bool {
 
 // steadySince is when the file of slot began to hold sha for tileset
 // without a break up to the last observation; a move within the tileset
-// breaks it only when byPath.
+// breaks it only when byPath. An MTS file holds the same while its
+// features do (a recipe edited is no change of the file).
 func (tl timeline) steadySince(tileset string, f fileState, byPath bool) time.Time {
 	var since time.Time
 	for i := len(tl) - 1; i >= 0; i-- {
 		if !slices.ContainsFunc(tl[i].files, func(g fileState) bool {
-			return g.tileset == tileset && g.slot == f.slot && g.sha == f.sha && (!byPath || g.watch == f.watch && g.rel == f.rel)
+			same := g.sha == f.sha || f.mts && g.base == f.base
+			return g.tileset == tileset && g.slot == f.slot && same && (!byPath || g.watch == f.watch && g.rel == f.rel)
 		}) {
 			break
 		}
@@ -131,12 +137,15 @@ const (
 
 // verdict is the outcome of one history.
 type verdict struct {
-	problems []string // divergences from the guarantee
-	needless []string // creates the guarantee forbids
-	report   string   // everything a reader needs, when either is not empty
+	problems  []string // divergences from the guarantee
+	needless  []string // creates the guarantee forbids
+	publishes []string // MTS publishes the guarantee forbids (judgeMTS)
+	report    string   // everything a reader needs, when either is not empty
 }
 
-func (v verdict) ok() bool { return len(v.problems) == 0 && len(v.needless) == 0 }
+func (v verdict) ok() bool {
+	return len(v.problems) == 0 && len(v.needless) == 0 && len(v.publishes) == 0
+}
 
 // finish ends the history: faults cleared, the binary (if any) killed and
 // the daemon run in this process, the folder left alone; then it waits for
@@ -185,6 +194,10 @@ func (r *runner) finish() verdict {
 	}
 	v := verdict{problems: problems, needless: r.needless(w.srv.Uploads())}
 	v.problems = append(v.problems, r.foreign(w.srv.Uploads())...)
+	if r.h.mts != nil {
+		problems, publishes := r.judgeMTS()
+		v.problems, v.publishes = append(v.problems, problems...), publishes
+	}
 	if !v.ok() {
 		v.report = r.report(v)
 	}
@@ -205,6 +218,9 @@ func (r *runner) busy(now time.Time) string {
 		if u.Finished.IsZero() {
 			return "Mapbox is processing upload " + u.ID
 		}
+	}
+	if why := r.mtsBusy(); why != "" {
+		return why
 	}
 	snow := w.serverNow()
 	if reqs := w.srv.Requests(); len(reqs) > 0 {
@@ -260,7 +276,8 @@ func (r *runner) check() []string {
 	if err != nil {
 		return []string{fmt.Sprintf("scan the folders: %v", err)}
 	}
-	var problems []string
+	files, mtsFiles := splitMTS(files)
+	problems := r.checkMTS(mtsFiles)
 	byTileset := map[string][]fileState{}
 	for _, f := range files {
 		byTileset[f.tileset] = append(byTileset[f.tileset], f)
@@ -318,45 +335,67 @@ func (r *runner) check() []string {
 // tileset that held it already, and content created again when the folder
 // never went back to it after something else was sent.
 func (r *runner) needless(ups []mapboxsim.UploadRecord) []string {
-	var out []string
+	all := make([]sent, len(ups))
 	for i, u := range ups {
-		if u.SHA256 == "" {
+		all[i] = sent{id: u.ID, tileset: u.Tileset, key: u.SHA256, created: u.Created, finished: u.Finished, complete: u.Complete}
+	}
+	return r.needlessOf(all, "created", "upload")
+}
+
+// sent is a create of the Uploads API or a publish of MTS, as the
+// needless check sees it: its content (key, "" when unknown), when it was
+// created and finished on the server clock, and whether it succeeded.
+type sent struct {
+	id, tileset, key  string
+	created, finished time.Time
+	complete          bool
+}
+
+// needlessOf lists the needless ones of all, in creation order: content
+// sent to a tileset that held it already (the latest success before it
+// was created), and content sent again when the folder never went back to
+// it after something else was sent. verb and noun name them ("created",
+// "upload"; "published", "job").
+func (r *runner) needlessOf(all []sent, verb, noun string) []string {
+	var out []string
+	for i, u := range all {
+		if u.key == "" {
 			continue // reported by foreign
 		}
-		var held, prev *mapboxsim.UploadRecord
-		for j := range ups[:i] {
-			e := &ups[j]
-			if e.Tileset != u.Tileset || !e.Complete {
+		var held, prev *sent
+		for j := range all[:i] {
+			e := &all[j]
+			if e.tileset != u.tileset || !e.complete {
 				continue
 			}
-			if !e.Finished.After(u.Created) && (held == nil || !e.Finished.Before(held.Finished)) {
+			if !e.finished.After(u.created) && (held == nil || !e.finished.Before(held.finished)) {
 				held = e
 			}
-			if e.SHA256 == u.SHA256 {
+			if e.key == u.key {
 				prev = e
 			}
 		}
-		at := r.rel(u.Created)
+		at := r.rel(u.created)
 		switch {
-		case held != nil && held.SHA256 == u.SHA256:
-			out = append(out, fmt.Sprintf("+%v %s: created %s (upload %s) while the tileset held it already (upload %s)",
-				at, u.Tileset, r.tl.label(u.SHA256), u.ID, held.ID))
+		case held != nil && held.key == u.key:
+			out = append(out, fmt.Sprintf("+%v %s: %s %s (%s %s) while the tileset held it already (%s %s)",
+				at, u.tileset, verb, r.tl.label(u.key), noun, u.id, noun, held.id))
 		case prev != nil:
-			var between []mapboxsim.UploadRecord
-			for _, e := range ups[:i] {
-				if e.Tileset == u.Tileset && e.Created.After(prev.Created) && e.SHA256 != u.SHA256 {
+			var between []sent
+			for _, e := range all[:i] {
+				if e.tileset == u.tileset && e.created.After(prev.created) && e.key != u.key {
 					between = append(between, e)
 				}
 			}
 			if len(between) == 0 {
-				out = append(out, fmt.Sprintf("+%v %s: created %s twice in a row (uploads %s and %s)",
-					at, u.Tileset, r.tl.label(u.SHA256), prev.ID, u.ID))
+				out = append(out, fmt.Sprintf("+%v %s: %s %s twice in a row (%ss %s and %s)",
+					at, u.tileset, verb, r.tl.label(u.key), noun, prev.id, u.id))
 				continue
 			}
-			other, _ := r.tl.firstSeen(u.Tileset, between[0].SHA256)
-			if !r.tl.heldAfter(u.Tileset, u.SHA256, other) {
-				out = append(out, fmt.Sprintf("+%v %s: created %s again (upload %s after %s) though the folder never went back to it",
-					at, u.Tileset, r.tl.label(u.SHA256), u.ID, prev.ID))
+			other, _ := r.tl.firstSeen(u.tileset, between[0].key)
+			if !r.tl.heldAfter(u.tileset, u.key, other) {
+				out = append(out, fmt.Sprintf("+%v %s: %s %s again (%s %s after %s) though the folder never went back to it",
+					at, u.tileset, verb, r.tl.label(u.key), noun, u.id, prev.id))
 			}
 		}
 	}
@@ -379,95 +418,4 @@ func (r *runner) foreign(ups []mapboxsim.UploadRecord) []string {
 // rel is a server time as an offset from the history's start.
 func (r *runner) rel(serverTime time.Time) time.Duration {
 	return serverTime.Add(-r.h.offset).Sub(r.start).Round(time.Millisecond)
-}
-
-// report is the divergence report: the seed and how to replay it, the
-// history, what the folder holds, what each tileset holds, the server's
-// uploads and create requests, and what went wrong.
-func (r *runner) report(v verdict) string {
-	w := r.w
-	var b strings.Builder
-	fmt.Fprintf(&b, "history seed %d diverged; replay: go test ./convergence/ -run 'TestConvergence$' -v -seed=%d\n", r.h.seed, r.h.seed)
-	fmt.Fprintf(&b, "%s\n", r.h.format(r.began))
-	files, _ := r.scan()
-	b.WriteString("the folder holds:\n")
-	if len(files) == 0 {
-		b.WriteString("  nothing the rules send anywhere\n")
-	}
-	tilesets := map[string]bool{}
-	for _, f := range files {
-		fmt.Fprintf(&b, "  %-22s → %-12s %s\n", f, f.tileset, r.tl.label(f.sha))
-		tilesets[f.tileset] = true
-	}
-	ups := w.srv.Uploads()
-	for _, u := range ups {
-		tilesets[u.Tileset] = true
-	}
-	b.WriteString("the tilesets hold:\n")
-	names := slices.Sorted(maps.Keys(tilesets))
-	for _, ts := range names {
-		if held, ok := w.srv.Holds(ts); ok {
-			fmt.Fprintf(&b, "  %-12s %s (upload %s)\n", ts, r.tl.label(held.SHA256), held.ID)
-		} else {
-			fmt.Fprintf(&b, "  %-12s nothing\n", ts)
-		}
-	}
-	b.WriteString("the server's uploads, in creation order (time from the history's start, on the daemon's clock):\n")
-	if len(ups) == 0 {
-		b.WriteString("  none\n")
-	}
-	for _, u := range ups {
-		outcome := "succeeded"
-		if u.Error != "" {
-			outcome = "failed: " + u.Error
-		}
-		fmt.Fprintf(&b, "  +%-7v %s %-12s %s, %s\n", r.rel(u.Created), u.ID, u.Tileset, r.tl.label(u.SHA256), outcome)
-	}
-	b.WriteString("the create requests (→ the answer the client got; / what really happened, when that was lost):")
-	for _, q := range w.srv.Requests() {
-		if q.Endpoint != mapbox.EndpointCreate {
-			continue
-		}
-		fmt.Fprintf(&b, " +%v→%s", r.rel(q.Time), statusText(q.Status))
-		if q.RealStatus != 0 {
-			fmt.Fprintf(&b, "/%d", q.RealStatus)
-		}
-	}
-	b.WriteString("\n")
-	if len(v.problems) > 0 {
-		b.WriteString("divergences:\n")
-		for _, p := range v.problems {
-			fmt.Fprintf(&b, "  - %s\n", p)
-		}
-	}
-	if len(v.needless) > 0 {
-		b.WriteString("needless creates:\n")
-		for _, p := range v.needless {
-			fmt.Fprintf(&b, "  - %s\n", p)
-		}
-	}
-	keep := filepath.Join(os.TempDir(), fmt.Sprintf("convergence-%d.log", r.h.seed))
-	if err := os.WriteFile(keep, []byte(w.logs.String()), 0o644); err == nil {
-		fmt.Fprintf(&b, "the daemon's whole log is in %s; its tail:\n", keep)
-	}
-	b.WriteString(testkit.Tail(w.logs.String(), 12))
-	return b.String()
-}
-
-func statusText(status int) string {
-	if status == 0 {
-		return "no answer"
-	}
-	return fmt.Sprint(status)
-}
-
-// firstOf is a verdict's first problem, for the summary.
-func firstOf(v verdict) string {
-	if len(v.problems) > 0 {
-		return v.problems[0]
-	}
-	if len(v.needless) > 0 {
-		return "needless create: " + v.needless[0]
-	}
-	return ""
 }

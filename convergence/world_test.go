@@ -63,8 +63,9 @@ type world struct {
 	s3      *chaos.Proxy
 	logs    *testkit.Buffer
 
-	inproc *inproc // the daemon in this process, when it runs
-	child  *child  // the binary, when it runs
+	inproc *inproc             // the daemon in this process, when it runs
+	child  *child              // the binary, when it runs
+	wire   *testkit.MTSUploads // the MTS uploads the in-process daemon sent, under an incremental MTS rule
 }
 
 func newWorld(t *testing.T, h *history) *world {
@@ -73,9 +74,13 @@ func newWorld(t *testing.T, h *history) *world {
 	offset := h.offset
 	// A limit far above the daemon's needs: the rate headers of every answer
 	// (and of a 429 window's) teach it a fast pace, not Mapbox's default.
-	w.srv, w.store = mapboxsim.StartMem(t, mapboxsim.Options{Username: "acme", Token: token,
+	simOpts := mapboxsim.Options{Username: "acme", Token: token,
 		ProcessingTime: h.processing, RateLimit: 60000, RateWindow: time.Minute,
-		Clock: clock.Offset(offset)})
+		Clock: clock.Offset(offset)}
+	if h.mts != nil {
+		simOpts.MTS = h.mts.simOptions()
+	}
+	w.srv, w.store = mapboxsim.StartMem(t, simOpts)
 	u, err := url.Parse(w.store.Endpoint())
 	if err != nil {
 		t.Fatal(err)
@@ -95,18 +100,28 @@ func newWorld(t *testing.T, h *history) *world {
 			p, h.mode, pollInterval, settle, rescanInterval)
 	}
 	w.cfgPath = filepath.Join(w.dir, "config.yaml")
-	text := fmt.Sprintf("mapbox:\n  username: acme\n  api_url: %s\n  s3_endpoint: http://%s\n  requests_per_minute: 60000\n"+
+	mapboxMore, rules := "", rulesYAML
+	if h.mts != nil {
+		mapboxMore, rules = w.mtsConfig()
+	}
+	text := fmt.Sprintf("mapbox:\n  username: acme\n  api_url: %s\n  s3_endpoint: http://%s\n  requests_per_minute: 60000\n%s"+
 		"state:\n  path: %s\nwatch:\n%scontrol:\n  listen: \"off\"\n%s",
-		w.srv.URL(), w.s3.Addr(), filepath.Join(w.dir, "state", "state.db"), watchYAML.String(), rulesYAML)
+		w.srv.URL(), w.s3.Addr(), mapboxMore, filepath.Join(w.dir, "state", "state.db"), watchYAML.String(), rules)
 	if err := os.WriteFile(w.cfgPath, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w.cfg, err = config.Load(w.cfgPath, config.LoadOptions{RequireToken: true, Getenv: testenv.Getenv})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w.loadConfig()
 	t.Cleanup(w.stopAll)
 	return w
+}
+
+// loadConfig reads the world's configuration (again, after a recipe edit).
+func (w *world) loadConfig() {
+	cfg, err := config.Load(w.cfgPath, config.LoadOptions{RequireToken: true, Getenv: testenv.Getenv})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.cfg = cfg
 }
 
 // serverNow is the time on Mapbox's clock.
@@ -144,6 +159,10 @@ func (w *world) startInproc() {
 		BusyGap: 100 * time.Millisecond, BusyMax: 200 * time.Millisecond}
 	o.Backoff = syncer.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}
 	o.Budget = ratelimit.Options{MinOutage: 20 * time.Millisecond, MaxOutage: 500 * time.Millisecond}
+	if w.wire != nil {
+		o.HTTPClient.Transport = w.wire.Wrap(o.HTTPClient.Transport)
+		o.CreateQuiet = 2 * time.Second // what the daemon makes of the unwrapped transport's one-second wait
+	}
 	w.inproc = testdaemon.Start(w.t, w.cfg, o)
 }
 

@@ -1,16 +1,10 @@
 package daemon
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,8 +20,8 @@ import (
 // tileset held, gives the file's features.
 func TestMTSIncrementalChangesets(t *testing.T) {
 	e := newMTSEnv(t, mtsOptions{incremental: true})
-	sent := &changesetLog{}
-	e.transport = sent.wrap
+	sent := &testkit.MTSUploads{}
+	e.transport = sent.Wrap
 	features := map[int]string{}
 	for i := range 20 {
 		features[i] = fmt.Sprintf("tree %d", i)
@@ -71,7 +65,7 @@ func TestMTSIncrementalChangesets(t *testing.T) {
 			}
 			continue
 		}
-		if got := sent.last(); !slices.Equal(got, st.changeset) {
+		if got := lastChangeset(sent); !slices.Equal(got, st.changeset) {
 			t.Errorf("%s: the changeset held\n%s\nwant\n%s", st.name, strings.Join(got, "\n"), strings.Join(st.changeset, "\n"))
 		}
 	}
@@ -96,64 +90,16 @@ func featureCollection(names map[int]string) string {
 	return `{"type":"FeatureCollection","features":[` + strings.Join(parts, ",\n") + "]}"
 }
 
-// changesetLog keeps the lines of every changeset the daemon uploads, read
-// off the wire on their way to the simulator.
-type changesetLog struct {
-	mu   sync.Mutex
-	sent [][]string
-}
-
-func (c *changesetLog) wrap(base http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/tilesets/v1/changesets/") && r.Body != nil {
-			body, err := io.ReadAll(r.Body)
-			r.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			c.record(r.Header.Get("Content-Type"), body)
-		}
-		return base.RoundTrip(r)
-	})
-}
-
-// record parses a multipart body and keeps its file's lines, sorted.
-func (c *changesetLog) record(contentType string, body []byte) {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return
-		}
-		if p.FormName() == "file" {
-			data, _ := io.ReadAll(p)
-			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-			slices.Sort(lines)
-			c.mu.Lock()
-			c.sent = append(c.sent, lines)
-			c.mu.Unlock()
-		}
-	}
-}
-
-// last is the last changeset's lines.
-func (c *changesetLog) last() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.sent) == 0 {
+// lastChangeset is the lines of the last changeset uploaded, sorted.
+func lastChangeset(u *testkit.MTSUploads) []string {
+	data, ok := u.Last("changesets")
+	if !ok {
 		return nil
 	}
-	return c.sent[len(c.sent)-1]
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	slices.Sort(lines)
+	return lines
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestMTSChangesetsRefused: an account without incremental updates
 // (Mapbox answers 401 to a changeset) gets every change published in

@@ -69,6 +69,11 @@ type publishing struct {
 	// files feed was last given by this process (mts_layers.go).
 	recipesMu sync.Mutex
 	recipes   map[string]string
+	// unsettled holds, by "source:ID" or "changeset:ID", until when a
+	// replace that ended without an answer may still take effect
+	// (mts_late.go).
+	unsettledMu sync.Mutex
+	unsettled   map[string]time.Time
 	// stages holds the stage Mapbox last gave each processing job's
 	// publish job (by state job ID); a job not in it counts as queued.
 	stagesMu sync.Mutex
@@ -88,7 +93,8 @@ func newMTS(s *Syncer, opts Options) Target {
 	if n <= 0 {
 		n = config.DefaultMTSMaxQueued
 	}
-	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}, recipes: map[string]string{}},
+	return mts{Syncer: s, api: api, maxQueued: n, pub: &publishing{stages: map[uint64]mapbox.JobStage{}, slot: publishSlot{waiting: map[uint64]bool{}}, recipes: map[string]string{},
+		unsettled: map[string]time.Time{}},
 		indexDir: state.MTSIndexDir(s.cfg.State.Path)}
 }
 
@@ -168,12 +174,16 @@ func (m mts) Stage(ctx context.Context, j state.Job) (state.Job, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return j, err
 	}
+	if err := m.settledFile("source", j.SourceID); err != nil {
+		return j, err
+	}
 	m.log.Info("replacing the tileset source", "job", j, "source_id", j.SourceID, "bytes", n)
 	info, err := m.api.ReplaceSource(ctx, j.SourceID, &sending{f: f, left: n, progress: func(sent int64) {
 		m.mu.Lock()
 		m.staging[j.ID] = Transfer{Sent: sent, Total: n}
 		m.mu.Unlock()
 	}})
+	m.replaced("source", j.SourceID, err)
 	if errors.Is(err, mapbox.ErrTilesetBusy) {
 		return j, waitUntil{at: m.now().Add(min(busyWait<<min(j.Attempts, 6), 5*time.Minute)), err: err,
 			why: "the tileset source is locked by a publish job reading it: waiting for the job to end, then replacing it"}

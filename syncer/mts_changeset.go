@@ -87,11 +87,15 @@ func (m mts) stageChangeset(ctx context.Context, j state.Job, converted string) 
 	}
 	m.log.Info("uploading the changeset", "job", j, "changeset_id", j.SourceID, "added", res.Added, "changed", res.Changed,
 		"removed", res.Removed, "features", res.Features, "bytes", res.Bytes)
+	if err := m.settledFile("changeset", j.SourceID); err != nil {
+		return j, true, err
+	}
 	info, err := m.api.ReplaceChangeset(ctx, j.SourceID, &sending{f: f, left: res.Bytes, progress: func(sent int64) {
 		m.mu.Lock()
 		m.staging[j.ID] = Transfer{Sent: sent, Total: res.Bytes}
 		m.mu.Unlock()
 	}})
+	m.replaced("changeset", j.SourceID, err)
 	if errors.Is(err, mapbox.ErrUnauthorized) || errors.Is(err, mapbox.ErrMissingScope) {
 		m.refuseChangesets(err) // the account's: the source replace tells a refused token
 		return j, false, nil
