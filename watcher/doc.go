@@ -126,11 +126,13 @@
 //     cost: after each full scan the next waits PollInterval, or the scan's
 //     cost divided by PollMaxShare (10 % of a core by default) when that is
 //     longer, so polling uses at most that share of one core (an 8 s walk
-//     of 1,000,000 files is followed by 80 s of rest). The cost is the
-//     walk's wall time, or the process's CPU time during it when longer:
-//     the garbage collector's work for the walk runs beside it, on another
-//     core (with wall time alone, BenchmarkGrowth in bench/, which measures
-//     the whole process, saw 8–11 % of a core at 100,000 files). The
+//     of 1,000,000 files is followed by about 100 s of rest). The cost is
+//     the walk's wall time and a fifth more for the garbage collector's
+//     work for the walk, beside it on another core (with wall time alone,
+//     BenchmarkGrowth in bench/, which measures the whole process, saw
+//     8–11 % of a core at 100,000 files). Not the process's CPU time: that
+//     counts the daemon's other work, and polling would all but stop while
+//     it uploads (a history of the convergence checker caught that). The
 //     interval in force is Status.PollEvery; a change of it is logged once
 //     at info. A poll then notices a change up to that much later.
 //   - A network share that is unmounted leaves an empty mount point: the next

@@ -50,14 +50,13 @@ type Options struct {
 	// PollMaxShare is the most of one core polling may use, from 0 to 1:
 	// after each full scan in poll mode the next waits at least the scan's
 	// cost divided by it, so a walk of 1 s at the default 10 % is followed
-	// by 10 s of rest however short PollInterval is. The cost is the walk's
+	// by 12 s of rest however short PollInterval is. The cost is the walk's
 	// wall time (which bounds the walking goroutine's CPU time; on a
 	// network drive it is mostly waiting, and resting then spares the
-	// server too), or the whole process's CPU time during the walk when
-	// that is longer: the garbage collector works on another core for the
-	// walk's garbage (up to a sixth more CPU than the walk's wall time at
-	// 100,000 files here), and polling backs off further while the daemon
-	// is busy. Zero means DefaultPollMaxShare.
+	// server too) and a fifth more for the garbage collector's work on the
+	// walk's garbage, on another core (up to a sixth at 100,000 files
+	// here). Not the process's CPU time, which counts the daemon's other
+	// work too. Zero means DefaultPollMaxShare.
 	PollMaxShare float64
 	// Settle is how long a file's size and modification time must stay
 	// unchanged before it is reported ready.

@@ -53,8 +53,8 @@ func TestPollMaxShareOption(t *testing.T) {
 // TestPollIntervalStretches runs the loop in poll mode under synctest, with
 // each full scan made to cost a given time on the fake clock (the test hook
 // sleeps in the walking goroutine, which the watcher measures as it would a
-// slow walk). A 3 s walk with a 1 s poll interval is followed by 30 s of
-// rest (10 %), logged once however many cycles it lasts; when the walk is
+// slow walk). A 2.5 s walk (its cost 3 s, the collector's fifth added)
+// with a 1 s poll interval is followed by 30 s of rest (10 %), logged once however many cycles it lasts; when the walk is
 // cheap again, the interval is back to 1 s, logged once.
 func TestPollIntervalStretches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -69,7 +69,7 @@ func TestPollIntervalStretches(t *testing.T) {
 			t.Fatal(err)
 		}
 		var cost atomic.Int64 // of each full scan, on the fake clock
-		cost.Store(int64(3 * time.Second))
+		cost.Store(int64(2500 * time.Millisecond))
 		w.hooks = &testHooks{fullScan: func() { time.Sleep(time.Duration(cost.Load())) }}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
@@ -91,27 +91,27 @@ func TestPollIntervalStretches(t *testing.T) {
 			synctest.Wait()
 			return w.Status()
 		}
-		// The startup scan ends at 3 s; each poll then waits 30 s and takes
-		// 3 s: they end at 36 s and 69 s.
+		// The startup scan ends at 2.5 s; each poll then waits 30 s and
+		// takes 2.5 s: they end at 35 s and 67.5 s.
 		for _, c := range []struct {
 			at    time.Duration
 			scans int
-		}{{2 * time.Second, 0}, {4 * time.Second, 1}, {32 * time.Second, 1}, {37 * time.Second, 2}, {68 * time.Second, 2}, {70 * time.Second, 3}} {
+		}{{2 * time.Second, 0}, {4 * time.Second, 1}, {32 * time.Second, 1}, {37 * time.Second, 2}, {66 * time.Second, 2}, {68 * time.Second, 3}} {
 			st := at(c.at)
 			if st.Scans != c.scans || c.scans > 0 && st.PollEvery != 30*time.Second {
 				t.Fatalf("at %v: %d scans, poll every %v; want %d, 30s", c.at, st.Scans, st.PollEvery, c.scans)
 			}
 		}
-		cost.Store(int64(3500 * time.Millisecond)) // a little slower: 35 s, not logged again
-		if st := at(104 * time.Second); st.Scans != 4 || st.PollEvery != 35*time.Second {
-			t.Fatalf("at 104s: %d scans, poll every %v; want 4, 35s", st.Scans, st.PollEvery)
+		cost.Store(int64(2750 * time.Millisecond)) // a little slower (cost 3.3 s): 33 s, not logged again
+		if st := at(104 * time.Second); st.Scans != 4 || st.PollEvery != 33*time.Second {
+			t.Fatalf("at 104s: %d scans, poll every %v; want 4, 33s", st.Scans, st.PollEvery)
 		}
-		cost.Store(0) // cheap again: the scan at 137.5 s takes nothing, then one a second
-		if st := at(138 * time.Second); st.Scans != 5 || st.PollEvery != time.Second {
-			t.Fatalf("at 138s: %d scans, poll every %v; want 5, 1s", st.Scans, st.PollEvery)
+		cost.Store(0) // cheap again: the scan at 133.25 s takes nothing, then one a second
+		if st := at(133500 * time.Millisecond); st.Scans != 5 || st.PollEvery != time.Second {
+			t.Fatalf("at 133.5s: %d scans, poll every %v; want 5, 1s", st.Scans, st.PollEvery)
 		}
-		if st := at(148 * time.Second); st.Scans != 15 {
-			t.Fatalf("at 148s: %d scans, want 15 (one a second)", st.Scans)
+		if st := at(143500 * time.Millisecond); st.Scans != 15 {
+			t.Fatalf("at 143.5s: %d scans, want 15 (one a second)", st.Scans)
 		}
 		if n := strings.Count(logs.String(), "polling less often"); n != 1 {
 			t.Errorf("%d lines saying the interval grew, want 1:\n%s", n, logs.String())

@@ -32,7 +32,7 @@ func (k scanKind) String() string {
 // queues notifications meanwhile, and an overflow only causes another scan).
 // It stops early when ctx is cancelled, without sweeping.
 func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
-	start, cpu := time.Now(), processCPU()
+	start := time.Now()
 	full := top == ""
 	if full {
 		w.gen++
@@ -51,10 +51,12 @@ func (w *Watcher) scan(ctx context.Context, top string, kind scanKind) {
 	end := time.Now()
 	w.st.Scans++
 	w.st.LastScan, w.st.LastScanDuration = end, end.Sub(start)
-	// What polling rests by (nextPoll): the walk's wall time, or the
-	// process's CPU time meanwhile when longer (the garbage collector
-	// works beside the walk, on another core, for the walk's garbage).
-	w.scanCost = max(w.st.LastScanDuration, processCPU()-cpu)
+	// What polling rests by (nextPoll): the walk's wall time and a fifth
+	// more for the garbage collector's work on the walk's garbage, beside
+	// it on another core. Not the process's CPU time: that counts whatever
+	// else the process does meanwhile (hashing, staging, other watch
+	// folders), and polling would then all but stop while the daemon works.
+	w.scanCost = w.st.LastScanDuration * 6 / 5
 	if kind != scanPoll {
 		w.log.Debug("scan done", "kind", kind, "files", w.ix.files, "pending", w.settle.Len(), "duration", end.Sub(start))
 	}
