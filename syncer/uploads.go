@@ -59,8 +59,8 @@ func (s uploads) stage(ctx context.Context, j state.Job) (state.Job, error) {
 	if j.Credentials == nil {
 		// Before a request is spent on credentials: a file removed while
 		// its job was being staged (a removal finds such a job under way
-		// and leaves it) is not sent, and its job ends (handle).
-		if err := sourceExists(j); err != nil {
+		// and leaves it) is not sent (sourceGone).
+		if err := s.sourceGone(j); err != nil {
 			return j, err
 		}
 		if j, err = s.credentialsFor(ctx, j); err != nil {
@@ -357,12 +357,19 @@ func stagedObjectGone(msg string) bool {
 	return strings.Contains(strings.ToLower(msg), "could not find the staged file")
 }
 
-// sourceExists reports, as an error matching fs.ErrNotExist, that the
-// job's file is gone.
-func sourceExists(j state.Job) error {
+// sourceGone reports that the job's file is gone. While intake still has
+// its record, the removal is yet to be taken: the job waits for it (intake
+// then cancels the job, and hands the tileset to another file that maps to
+// it if need be). Once the record is gone too, the removal was taken while
+// the job was under way, which intake leaves to the job: the error, which
+// matches fs.ErrNotExist, ends it (handle).
+func (s uploads) sourceGone(j state.Job) error {
 	p := filepath.Join(j.Source.Watch, filepath.FromSlash(j.Source.Path))
-	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s is gone: %w", p, err)
+	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	return nil
+	if _, known, err := s.store.File(j.Source); err != nil || known {
+		return waitUntil{at: s.now().Add(busyWait), why: "the file is gone: waiting for its removal to be taken"}
+	}
+	return fmt.Errorf("%s is gone: %w", p, fs.ErrNotExist)
 }
