@@ -98,6 +98,9 @@ type Watch struct {
 	Scans     int       `json:"scans"`
 	Overflows int       `json:"overflows"`
 	LastScan  time.Time `json:"last_scan,omitzero"`
+	// PollEverySeconds is, in poll mode, the wait between two poll
+	// cycles: the poll interval, or longer when a cycle is costly.
+	PollEverySeconds float64 `json:"poll_every_seconds,omitempty"`
 	// Paused: the folder is watched and its changes queue, but nothing of
 	// it is sent until it resumes.
 	Paused bool `json:"paused,omitempty"`
@@ -150,7 +153,7 @@ func (s *Server) Status(limit int) (Status, error) {
 	for _, ws := range s.src.Folders() {
 		st.Watch = append(st.Watch, Watch{Folder: ws.Root, Mode: ws.Mode, Files: ws.Files, Pending: ws.Pending,
 			Watches: ws.Watches, Scans: ws.Scans, Overflows: ws.Overflows, LastScan: ws.LastScan,
-			Paused: slices.Contains(st.Paused, ws.Root)})
+			PollEverySeconds: ws.PollEvery.Seconds(), Paused: slices.Contains(st.Paused, ws.Root)})
 	}
 	return st, nil
 }

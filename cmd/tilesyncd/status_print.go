@@ -117,12 +117,15 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 	if len(st.Watch) > 0 {
 		fmt.Fprintln(w, "\nWatch folders:")
 		for _, f := range st.Watch {
-			paused := ""
+			paused, every := "", ""
 			if f.Paused {
 				paused = " PAUSED"
 			}
-			terminal.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans, last scan %s%s\n",
-				f.Folder, f.Mode, f.Files, f.Pending, f.Scans, when(f.LastScan, now), paused)
+			if f.PollEverySeconds > 0 {
+				every = fmt.Sprintf(", polled every %v", time.Duration(f.PollEverySeconds*float64(time.Second)).Round(time.Millisecond))
+			}
+			terminal.Fprintf(w, "  %s  mode %s: %d files, %d settling, %d scans%s, last scan %s%s\n",
+				f.Folder, f.Mode, f.Files, f.Pending, f.Scans, every, when(f.LastScan, now), paused)
 		}
 	}
 }

@@ -161,7 +161,7 @@ func TestStatusWithDaemon(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{"tilesyncd 9.9.9-test, running since", "Health:       ok", "Queue:        0 queued",
-		"Recently done", "uploaded", "acme.roads", "Rate budget:  6000 requests per 1m0s", "Watch folders:", e.drop + "  mode poll"} {
+		"Recently done", "uploaded", "acme.roads", "Rate budget:  6000 requests per 1m0s", "Watch folders:", e.drop + "  mode poll", "scans, polled every 100ms"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
