@@ -22,13 +22,14 @@ import (
 // binary that runs one changeset.Diff.
 const changesetChildEnv = "TILESYNCD_BENCH_CHANGESET_CHILD"
 
-// The diff's child starts here, before TestMain, as the conversion's does
-// (mts_test.go): it diffs, prints its changesetChildResult and exits.
-func init() {
-	if spec := os.Getenv(changesetChildEnv); spec != "" {
+// isChangesetChild runs the diff's child when this binary is one (TestMain
+// asks): it diffs and prints its changesetChildResult.
+func isChangesetChild() bool {
+	spec := os.Getenv(changesetChildEnv)
+	if spec != "" {
 		changesetChild(spec)
-		os.Exit(0)
 	}
+	return spec != ""
 }
 
 // changesetJob is what the parent hands the child.

@@ -7,7 +7,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if child() { // a re-executed copy of this binary, staging (figure 5)
+	// A re-executed copy of this binary: staging (figure 5), the MTS
+	// conversion (11a) or the changeset diff (11b).
+	if child() || isMTSChild() || isChangesetChild() {
 		return
 	}
 	code := m.Run()

@@ -106,14 +106,14 @@ func mtsCollection(w io.Writer, size int64, seed uint64) (int64, int, error) {
 // mtsChildEnv names the file a re-executed copy of this binary converts.
 const mtsChildEnv = "TILESYNCD_BENCH_MTS_CHILD"
 
-// The conversion's child starts here, before TestMain: main_test.go's
-// TestMain starts only staging's child (figure 5), and this file leaves
-// it as it is. The child converts, prints its mtsChildResult and exits.
-func init() {
-	if path := os.Getenv(mtsChildEnv); path != "" {
+// isMTSChild runs the conversion's child when this binary is one
+// (TestMain asks): it converts and prints its mtsChildResult.
+func isMTSChild() bool {
+	path := os.Getenv(mtsChildEnv)
+	if path != "" {
 		mtsConvertChild(path)
-		os.Exit(0)
 	}
+	return path != ""
 }
 
 // mtsChildResult is what the conversion child answers.
