@@ -27,19 +27,7 @@ func TestMTSShapefileSizeRule(t *testing.T) {
 			"  - {match: \"mts/*.zip\", target: mts, tileset: \"{username}.mts-{stem}\", recipe: r.json}\n",
 		"r.json": `{"version": 1, "layers": {"l": {"source": "{source}", "minzoom": 0, "maxzoom": 5}}}`,
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := Walk(cfg)
-	if err != nil || len(ds) != 2 {
-		t.Fatalf("%d decisions, %v", len(ds), err)
-	}
+	ds := walkFiles(t, dir, files, 2)
 	for _, d := range ds {
 		switch filepath.Dir(d.Path) {
 		case "up":
@@ -78,4 +66,24 @@ func writeBigZip(t *testing.T, path string) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// walkFiles writes files (name → text) into dir, loads dir/config.yaml and
+// returns the plan's decisions, failing unless there are want of them.
+func walkFiles(t *testing.T, dir string, files map[string]string, want int) []Decision {
+	t.Helper()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Walk(cfg)
+	if err != nil || len(ds) != want {
+		t.Fatalf("%d decisions, want %d; %v", len(ds), want, err)
+	}
+	return ds
 }

@@ -124,6 +124,11 @@ func decide(cfg *config.Config, w *config.Watch, rel, abs string, size int64, si
 	d.Format = f.Name
 	if target.MTS != nil {
 		refusal = d.mts(target.MTS, f, size, refusal)
+		if refusal == "" && w.Shared && strings.Contains(target.Tileset, config.LayerSep) {
+			refusal = "the rule makes several files feed MTS tileset " + config.MTSTileset(target.Tileset) +
+				" (one layer each), which a shared folder does not support: two nodes could publish the tileset at once; " +
+				"watch these files in a folder not marked shared"
+		}
 	}
 	if refusal == "" {
 		// A shapefile sent to MTS is converted: the Uploads API's size
