@@ -33,7 +33,8 @@
 //
 // The ledger records per tileset the content it holds (hash and upload ID:
 // Holds, Held, Lease.RecordHeld) and, before each create, the intent (node,
-// hash, staged URL, time: Lease.SetIntent, Fleet.Intent, Lease.ClearIntent).
+// hash, staged URL or MTS source, time: Lease.SetIntent, Fleet.Intent,
+// Lease.ClearIntent).
 // Writes are fenced: a Lua script refuses a write whose token is older than
 // the tileset's current one, or whose lock is gone (ErrFenced, ErrLeaseLost).
 //

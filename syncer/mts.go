@@ -242,6 +242,9 @@ func (s *sending) Len() int { return int(s.left) }
 // Create publishes the job's tileset, unless a publish sent earlier (before
 // a crash, or whose answer was lost) already did.
 func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
+	if err := m.sharedRecovery(&j); err != nil { // shared_ledger.go
+		return j, err
+	}
 	if !j.CreateSentAt.IsZero() {
 		// A request held up on the way may still take effect: look for
 		// its job only once that can no longer happen.
@@ -277,6 +280,10 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 			why: fmt.Sprintf("%d of tilesyncd's publish jobs are queued at Mapbox, the most mapbox.mts_max_queued allows: waiting for one to start", n)}
 	}
 	published = true // from here on the slot is handed to the next in line
+	// A shared folder's job records its intent (shared_ledger.go).
+	if err := m.sharedCreating(ctx, &j); err != nil || j.Stage != state.StageStaged {
+		return j, err
+	}
 	if err := m.ensureTileset(ctx, j, false); err != nil {
 		return j, err
 	}
@@ -294,6 +301,7 @@ func (m mts) Create(ctx context.Context, j state.Job) (state.Job, error) {
 		if fresh && provesNotCreated(err) {
 			// Nothing was published: forget the intent (see uploads.create).
 			j, _ = moved(j)(m.store.ClearCreateSent(j.ID))
+			m.sharedNotCreated(ctx, j)
 		}
 		if fresh && changesetRefused(j, err) {
 			return m.stageInFull(j, err)

@@ -57,6 +57,11 @@ func (m mts) stageChangeset(ctx context.Context, j state.Job, converted string) 
 	}
 	if ok && ts.UploadID != "" && ts.Recipe == state.RecipeHash(j.Recipe) && ts.SHA256 != j.SHA256 {
 		old = m.indexPath(j.Tileset, ts.SHA256)
+		if cl := m.claimOf(j.ID); m.sharing.folders[j.Source.Watch] && (cl == nil || cl.heldUpload != ts.UploadID) {
+			// A shared folder's tileset that another node published since
+			// this node did: the changeset's base is unknown here.
+			old = ""
+		}
 	}
 	newIndex := m.indexPath(j.Tileset, j.SHA256)
 	f, err := os.CreateTemp(m.indexDir, "changeset-*.geojsonl")

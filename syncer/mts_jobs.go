@@ -36,7 +36,7 @@ func (m mts) findPublish(ctx context.Context, j state.Job) (mapbox.Job, bool, er
 			if err != nil {
 				return mapbox.Job{}, false, err
 			}
-			if !known {
+			if !known && !m.sharedKnown(j, mj.ID) {
 				best, found = mj, true
 			}
 		}

@@ -40,18 +40,18 @@ const listFresh = 2 * time.Second
 // up to seedGrace; with no upload, or once the grace has passed, nothing
 // is known.
 func (s *Syncer) vouch(ctx context.Context, j state.Job, cl *claimed) (Held, bool, error) {
-	newest, ok, err := s.newestUpload(ctx, j.Tileset)
+	newest, complete, ok, err := s.newestMade(ctx, j) // shared_mts.go
 	if err != nil || !ok {
 		return Held{}, false, err
 	}
-	if !newest.Complete {
-		return Held{}, false, waitErr{sharedRetry, fmt.Sprintf("upload %s of the tileset is processing, and the fleet's ledger does not know it", newest.ID)}
+	if !complete {
+		return Held{}, false, waitErr{sharedRetry, fmt.Sprintf("%s %s of the tileset is processing, and the fleet's ledger does not know it", made(j), newest)}
 	}
 	rec, found, err := s.store.Tileset(j.Tileset)
 	if err != nil {
 		return Held{}, false, err
 	}
-	if found && rec.UploadID == newest.ID {
+	if found && rec.UploadID == newest {
 		if err := cl.claim.RecordHeld(ctx, rec.SHA256, rec.UploadID); err != nil {
 			return Held{}, false, err
 		}
@@ -67,10 +67,10 @@ func (s *Syncer) vouch(ctx context.Context, j state.Job, cl *claimed) (Held, boo
 	sh.mu.Unlock()
 	if left := seedGrace - time.Since(first); left > 0 {
 		return Held{}, false, waitErr{min(left, sharedRetry), fmt.Sprintf(
-			"the fleet's ledger has no record of the tileset, and Mapbox shows upload %s that this node did not make: waiting for the node that made it to say what it holds (did Redis lose its data?)", newest.ID)}
+			"the fleet's ledger has no record of the tileset, and Mapbox shows %s %s that this node did not make: waiting for the node that made it to say what it holds (did Redis lose its data?)", made(j), newest)}
 	}
 	s.log.Warn("no node said what the tileset's newest upload holds: sending the content (it may be sent a second time)",
-		"job", j, "upload_id", newest.ID)
+		"job", j, "upload_id", newest)
 	return Held{}, false, nil
 }
 
@@ -154,13 +154,21 @@ func (s *Syncer) reseed(ctx context.Context) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	newest, err := s.newestUploads(ctx, missing)
+	newest, err := s.newestUploads(ctx, missing) // MTS tilesets: below
 	if err != nil {
 		return err
 	}
 	seeded := 0
 	for ts, r := range missing {
-		if u, ok := newest[ts]; ok && u.ID == r.UploadID && u.Complete && s.seedOne(ctx, r) {
+		u, ok := newest[ts]
+		if r.Recipe != "" { // an MTS tileset: its newest publish job
+			mj, found, err := s.newestPublish(ctx, state.Job{Tileset: ts, Target: state.TargetMTS})
+			if err != nil {
+				return err
+			}
+			u, ok = mapbox.Upload{ID: mj.ID, Complete: mj.Stage == mapbox.JobSuccess}, found
+		}
+		if ok && u.ID == r.UploadID && u.Complete && s.seedOne(ctx, r) {
 			seeded++
 		}
 	}
@@ -215,4 +223,12 @@ func (s *Syncer) seedOne(ctx context.Context, r state.TilesetRecord) bool {
 		return false // the next claim resolves it
 	}
 	return lease.RecordHeld(ctx, r.SHA256, r.UploadID) == nil
+}
+
+// made names what Mapbox makes for j: an upload, or an MTS publish job.
+func made(j state.Job) string {
+	if j.Target == state.TargetMTS {
+		return "publish job"
+	}
+	return "upload"
 }

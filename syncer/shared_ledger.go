@@ -127,6 +127,9 @@ func (s *Syncer) settleLedger(ctx context.Context, j state.Job, cl *claimed) (bo
 // such. One still processing, or an intent too young for its create to
 // have surely arrived, makes the job wait (waitErr).
 func (s *Syncer) resolveIntent(ctx context.Context, j state.Job, in Intent, heldUpload string) (string, bool, error) {
+	if j.Target == state.TargetMTS {
+		return s.resolvePublish(ctx, j, in, heldUpload) // shared_mts.go
+	}
 	recorded := time.Now().Add(-in.Age) // on this machine's monotonic reading of Redis' age
 	opts := mapbox.ListOptions{Limit: mapbox.MaxListLimit}
 	var since time.Time
@@ -198,12 +201,12 @@ func (s *Syncer) sharedKnown(j state.Job, uploadID string) bool {
 	return cl != nil && cl.heldUpload == uploadID
 }
 
-// sharedCreating runs right before a create of a shared folder's job: a
-// job whose files no longer hold its content is cancelled (a newer job
-// sends what they hold; sending this one would put an older content back
-// for a while, and make the newer one a second create), else the intent is
-// recorded, fenced, which confirms the lease. j becomes the job as stored
-// (StageDone when cancelled).
+// sharedCreating runs right before a create (an MTS job's publish) of a
+// shared folder's job: a job whose files no longer hold its content is
+// cancelled (a newer job sends what they hold; sending this one would put
+// an older content back for a while, and make the newer one a second
+// create), else the intent is recorded, fenced, which confirms the lease.
+// j becomes the job as stored (StageDone when cancelled).
 func (s *Syncer) sharedCreating(ctx context.Context, j *state.Job) error {
 	cl := s.claimOf(j.ID)
 	if cl == nil {
@@ -225,10 +228,14 @@ func (s *Syncer) sharedCreating(ctx context.Context, j *state.Job) error {
 		*j = nj
 		return nil
 	}
-	if j.Credentials == nil {
-		return errors.New("a staged job without staging credentials")
+	staged := "mapbox://tileset-source/" + j.SourceID // an MTS job's content is its tileset source
+	if j.Target != state.TargetMTS {
+		if j.Credentials == nil {
+			return errors.New("a staged job without staging credentials")
+		}
+		staged = j.Credentials.URL
 	}
-	if err := cl.claim.SetIntent(ctx, j.SHA256, j.Credentials.URL); err != nil {
+	if err := cl.claim.SetIntent(ctx, j.SHA256, staged); err != nil {
 		return err
 	}
 	cl.intentSet.Store(true)
