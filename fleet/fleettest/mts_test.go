@@ -168,3 +168,29 @@ func (w *world) converted() string {
 	}
 	return st.SHA256
 }
+
+// TestMTSSharedRedisRestartedEmpty: node a publishes a shared folder's MTS
+// tileset, then Redis restarts without its data. Node a tells the empty
+// ledger what the tileset holds, having checked the tileset's newest
+// publish job is its own, so node b, started afterwards with the same
+// file, does not publish it a second time.
+func TestMTSSharedRedisRestartedEmpty(t *testing.T) {
+	w := newMTSWorld(t)
+	srv := w.base.Srv
+	envA, envB := w.mtsNode("a", false), w.mtsNode("b", false)
+	w.writeMTS(map[int]string{1: "Tiergarten"})
+	a := w.run("a", envA)
+	testkit.WaitFor(t, "node a's publish", time.Minute, func() bool { return srv.PublishCounts()["acme.m-parks"] == 1 && a.idle() })
+	w.redis.Kill()
+	w.redis.Restart(false)
+	testkit.WaitFor(t, "node a to tell the empty ledger what the tileset holds", time.Minute, func() bool {
+		return strings.Contains(envA.Logs.String(), "told the fleet's ledger what shared tilesets hold")
+	})
+	b := w.run("b", envB)
+	testkit.WaitFor(t, "node b to skip the content or publish it", time.Minute, func() bool {
+		return b.D.Syncer().Stats().Unchanged.Load() > 0 || srv.PublishCounts()["acme.m-parks"] > 1
+	})
+	if n := srv.PublishCounts()["acme.m-parks"]; n != 1 {
+		t.Errorf("%d publishes of one content, want 1", n)
+	}
+}
