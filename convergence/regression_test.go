@@ -102,3 +102,17 @@ func TestSeedMovedHolderAndAnEarlierFile(t *testing.T) {
 		t.Logf("seed 615417748781 diverged again")
 	}
 }
+
+// TestSeedWinnerCancelledBeforeItsRemoval replays the history (seed
+// 687792315319) where, at start, a file that changed later won its
+// tileset over a moved shapefile and was removed while its job was being
+// staged: the sender found it gone and cancelled the job before intake
+// took the removal, which then saw no content of the tileset to hand over,
+// and the shapefile stayed "superseded" with the tileset empty. Timing
+// decides whether the race happens; intake's
+// TestRemovedAfterItsJobWasCancelled plays the order that diverged.
+func TestSeedWinnerCancelledBeforeItsRemoval(t *testing.T) {
+	if v := play(t, generate(687792315319)); !v.ok() {
+		t.Logf("seed 687792315319 diverged again")
+	}
+}

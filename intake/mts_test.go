@@ -20,6 +20,13 @@ import (
 // newMTSIntake is an Intake whose one rule sends every file of "drop" to
 // MTS, with a real state database and spool; "outside" is beside drop.
 func newMTSIntake(t *testing.T) (in *Intake, drop, outside string) {
+	return newRulesIntake(t, "  - match: \"**\"\n    target: mts\n    tileset: \"{username}.{stem}\"\n    recipe: r.json\n")
+}
+
+// newRulesIntake is an Intake with rules (YAML list items) on the folder
+// "drop", a real state database and spool; "outside" is beside drop, and
+// r.json a recipe the rules may name.
+func newRulesIntake(t *testing.T, rules string) (in *Intake, drop, outside string) {
 	t.Helper()
 	dir := t.TempDir()
 	drop, outside = filepath.Join(dir, "drop"), filepath.Join(dir, "outside")
@@ -29,9 +36,8 @@ func newMTSIntake(t *testing.T) (in *Intake, drop, outside string) {
 		}
 	}
 	files := map[string]string{
-		"config.yaml": "mapbox: {username: acme}\nstate: {path: state.db}\nwatch:\n  - path: drop\n" +
-			"rules:\n  - match: \"**\"\n    target: mts\n    tileset: \"{username}.{stem}\"\n    recipe: r.json\n",
-		"r.json": `{"version": 1, "layers": {"l": {"source": "{source}", "minzoom": 0, "maxzoom": 5}}}`,
+		"config.yaml": "mapbox: {username: acme}\nstate: {path: state.db}\nwatch:\n  - path: drop\nrules:\n" + rules,
+		"r.json":      `{"version": 1, "layers": {"l": {"source": "{source}", "minzoom": 0, "maxzoom": 5}}}`,
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {

@@ -6,7 +6,8 @@ import (
 
 // removed forgets a file that is gone. Its jobs not yet under way are
 // cancelled (or moved to a copy that holds the same content: a move). If
-// the tileset it went to was to hold its content (now or an earlier one), another file that the
+// the tileset it went to was to hold its content (now or an earlier one,
+// or a content whose job the sender cancelled), another file that the
 // rules send to the same tileset (a conflict) now decides what the tileset
 // holds: unless one of them holds what the tileset will hold now, each is
 // read again and queued, so the tileset does not keep the content of a
@@ -28,6 +29,9 @@ func (in *Intake) removed(key state.FileKey) error {
 			return err
 		}
 		winner = ok && (rec.SHA256 != "" && held == rec.SHA256 || from == key)
+		// Its job cancelled (the sender found the file gone before intake
+		// took the removal): it was the tileset's to be, and never will.
+		winner = winner || rec.Outcome == state.OutcomeCancelled
 	}
 	// A job not yet under way for the file's content need not be sent.
 	cancelled, err := in.store.SourceRemoved(key)
