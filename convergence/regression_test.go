@@ -116,3 +116,16 @@ func TestSeedWinnerCancelledBeforeItsRemoval(t *testing.T) {
 		t.Logf("seed 687792315319 diverged again")
 	}
 }
+
+// TestSeedRecipeChangedThenWinnerRemoved replays the history (seed
+// 111400393964) where an MTS recipe changed while the newer of two files
+// of one tileset was queued: the older, found unchanged against what the
+// tileset would hold, was passed over, and when the newer was removed the
+// older was taken as holding the tileset's content, under the old recipe.
+// intake's TestRemovedWinnerAfterARecipeChange plays the order that
+// diverged.
+func TestSeedRecipeChangedThenWinnerRemoved(t *testing.T) {
+	if v := play(t, generate(111400393964)); !v.ok() {
+		t.Logf("seed 111400393964 diverged again")
+	}
+}

@@ -61,8 +61,8 @@ func (in *Intake) removed(key state.FileKey) error {
 
 // resendOthers returns the files other than key that the rules send to
 // tileset, each marked to be read again, unless one of them holds what the
-// tileset will hold (then only such holders recorded as superseded, so
-// that their records say what the tileset holds).
+// tileset will hold (then only such holders, so that their records say
+// what the tileset holds).
 func (in *Intake) resendOthers(key state.FileKey, tileset string) ([]state.FileKey, error) {
 	held, _, err := in.store.Destined(tileset)
 	if err != nil {
@@ -80,19 +80,22 @@ func (in *Intake) resendOthers(key state.FileKey, tileset string) ([]state.FileK
 	}
 	var holders []state.FileKey
 	for _, o := range others {
-		if o.SHA256 != held {
+		if o.SHA256 != held || in.watchOf(o.Key.Watch) == nil {
 			continue
 		}
-		// Another file holds the content: the tileset keeps it. A holder
-		// recorded as having lost to the removed file is read again, so
-		// that its record follows (it joins the job, or is unchanged).
-		if o.Outcome == state.OutcomeSuperseded && in.watchOf(o.Key.Watch) != nil {
+		// Another file holds the content: the tileset keeps it. Each holder
+		// is read again: one recorded as having lost to the removed file
+		// in full, so that its record follows (it joins the job, or is
+		// unchanged); the others by the cheap test, which finds one whose
+		// MTS recipe changed since (it was passed over while the removed
+		// file's job, with the new recipe, was to be the tileset's).
+		if o.Outcome == state.OutcomeSuperseded {
 			o.ModTime, o.Outcome = 0, ""
 			if err := in.store.PutFile(o); err != nil {
 				return nil, err
 			}
-			holders = append(holders, o.Key)
 		}
+		holders = append(holders, o.Key)
 	}
 	for _, o := range others {
 		if o.SHA256 == held {
