@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 	"github.com/tilesyncd/tilesyncd/state"
 	"github.com/tilesyncd/tilesyncd/state/statetest"
 	"github.com/tilesyncd/tilesyncd/watcher"
@@ -39,11 +40,7 @@ func newRulesIntake(t *testing.T, rules string) (in *Intake, drop, outside strin
 		"config.yaml": "mapbox: {username: acme}\nstate: {path: state.db}\nwatch:\n  - path: drop\nrules:\n" + rules,
 		"r.json":      `{"version": 1, "layers": {"l": {"source": "{source}", "minzoom": 0, "maxzoom": 5}}}`,
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), config.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

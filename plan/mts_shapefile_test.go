@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tilesyncd/tilesyncd/config"
+	"github.com/tilesyncd/tilesyncd/internal/testkit"
 )
 
 // TestMTSShapefileSizeRule: a zipped shapefile over the Uploads API's
@@ -72,11 +73,7 @@ func writeBigZip(t *testing.T, path string) {
 // returns the plan's decisions, failing unless there are want of them.
 func walkFiles(t *testing.T, dir string, files map[string]string, want int) []Decision {
 	t.Helper()
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.WriteFiles(t, dir, files)
 	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), config.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,13 @@
 // Package testkit holds what tilesyncd's end-to-end tests share: a log sink
-// that several goroutines may write to under the race detector, and a wait
-// on a condition with a deadline (tests never sleep for an event).
+// that several goroutines may write to under the race detector, a wait on a
+// condition with a deadline (tests never sleep for an event), and files
+// written into a folder.
 package testkit
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -51,4 +54,15 @@ func Tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// WriteFiles writes each file of files (a name relative to dir → its text)
+// into dir.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
