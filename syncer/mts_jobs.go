@@ -16,36 +16,13 @@ import (
 // in the state (the tileset's last publish, its history, its other jobs).
 // The newest such wins. A tileset without jobs (404) has none.
 func (m mts) findPublish(ctx context.Context, j state.Job) (mapbox.Job, bool, error) {
-	opts := mapbox.JobListOptions{Limit: mapbox.MaxMTSListLimit}
-	var best mapbox.Job
-	found := false
-	for page := 0; page < maxRecoveryPages; page++ {
-		list, next, err := m.api.ListJobs(ctx, apiTileset(j), opts)
-		if errors.Is(err, mapbox.ErrNotFound) {
-			return best, found, nil
+	return m.publishJobs(ctx, m.api, j, func(mj mapbox.Job) (bool, error) {
+		if mj.Created.Time().Before(uploads{m.Syncer}.recoverySince(j)) { // after an answer: Mapbox's clock is known
+			return false, nil
 		}
-		if err != nil {
-			return mapbox.Job{}, false, err
-		}
-		since := uploads{m.Syncer}.recoverySince(j) // after an answer: Mapbox's clock is known
-		for _, mj := range list {
-			if mj.Created.Time().Before(since) || found && mj.Created <= best.Created {
-				continue
-			}
-			known, err := m.store.KnownUpload(j.Tileset, mj.ID)
-			if err != nil {
-				return mapbox.Job{}, false, err
-			}
-			if !known && !m.sharedKnown(j, mj.ID) {
-				best, found = mj, true
-			}
-		}
-		if next == "" {
-			return best, found, nil
-		}
-		opts.Start = next
-	}
-	return best, found, nil
+		known, err := m.store.KnownUpload(j.Tileset, mj.ID)
+		return err == nil && !known && !m.sharedKnown(j, mj.ID), err
+	})
 }
 
 // Check reads the publish job of each due processing job, one request a

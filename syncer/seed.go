@@ -161,14 +161,14 @@ func (s *Syncer) reseed(ctx context.Context) error {
 	seeded := 0
 	for ts, r := range missing {
 		u, ok := newest[ts]
+		id, complete := u.ID, u.Complete
 		if r.Recipe != "" { // an MTS tileset: its newest publish job
-			mj, found, err := s.newestPublish(ctx, state.Job{Tileset: ts, Target: state.TargetMTS})
-			if err != nil {
+			var err error
+			if id, complete, ok, err = s.newestMade(ctx, state.Job{Tileset: ts, Target: state.TargetMTS}); err != nil {
 				return err
 			}
-			u, ok = mapbox.Upload{ID: mj.ID, Complete: mj.Stage == mapbox.JobSuccess}, found
 		}
-		if ok && u.ID == r.UploadID && u.Complete && s.seedOne(ctx, r) {
+		if ok && id == r.UploadID && complete && s.seedOne(ctx, r) {
 			seeded++
 		}
 	}

@@ -38,12 +38,12 @@ func (s *Syncer) resolvePublish(ctx context.Context, j state.Job, in Intent, hel
 	}
 	recorded := time.Now().Add(-in.Age) // on this machine's monotonic reading of Redis' age
 	var since time.Time
-	best, found, err := s.publishJobs(ctx, api, j, func(mj mapbox.Job) bool {
+	best, found, err := s.publishJobs(ctx, api, j, func(mj mapbox.Job) (bool, error) {
 		if since.IsZero() {
 			off, _ := api.ClockOffset() // known after an answer
 			since = recorded.Add(off).Add(-serverClockMargin)
 		}
-		return !mj.Created.Time().Before(since) && mj.ID != heldJob
+		return built(mj) && !mj.Created.Time().Before(since) && mj.ID != heldJob, nil
 	})
 	if err != nil {
 		return "", false, err
@@ -57,21 +57,17 @@ func (s *Syncer) resolvePublish(ctx context.Context, j state.Job, in Intent, hel
 	return best.ID, true, nil
 }
 
-// newestPublish is the tileset's newest publish job that neither failed
-// nor was superseded (vouch's newestUpload for MTS).
-func (s *Syncer) newestPublish(ctx context.Context, j state.Job) (mapbox.Job, bool, error) {
-	api, ok := s.mtsAPI()
-	if !ok {
-		return mapbox.Job{}, false, errNoMTS
-	}
-	return s.publishJobs(ctx, api, j, func(mapbox.Job) bool { return true })
+// built reports whether a publish job may have built the tileset's
+// content: it neither failed nor was superseded.
+func built(mj mapbox.Job) bool {
+	return mj.Stage != mapbox.JobFailed && mj.Stage != mapbox.JobSuperseded
 }
 
 // publishJobs returns the newest of j's tileset's publish jobs that keep
-// accepts, leaving out those that failed or were superseded (the tileset
-// holds neither), from up to maxRecoveryPages pages of its list. A tileset
-// MTS does not know has none.
-func (s *Syncer) publishJobs(ctx context.Context, api MTSAPI, j state.Job, keep func(mapbox.Job) bool) (mapbox.Job, bool, error) {
+// accepts (keep is asked only of jobs newer than the best so far, and its
+// error ends the search), from up to maxRecoveryPages pages of the list.
+// A tileset MTS does not know has none.
+func (s *Syncer) publishJobs(ctx context.Context, api MTSAPI, j state.Job, keep func(mapbox.Job) (bool, error)) (mapbox.Job, bool, error) {
 	opts := mapbox.JobListOptions{Limit: mapbox.MaxMTSListLimit}
 	var best mapbox.Job
 	found := false
@@ -84,10 +80,14 @@ func (s *Syncer) publishJobs(ctx context.Context, api MTSAPI, j state.Job, keep 
 			return mapbox.Job{}, false, err
 		}
 		for _, mj := range list {
-			if mj.Stage == mapbox.JobFailed || mj.Stage == mapbox.JobSuperseded || !keep(mj) {
+			if found && mj.Created <= best.Created {
 				continue
 			}
-			if !found || mj.Created > best.Created {
+			ok, err := keep(mj)
+			if err != nil {
+				return mapbox.Job{}, false, err
+			}
+			if ok {
 				best, found = mj, true
 			}
 		}
@@ -100,12 +100,16 @@ func (s *Syncer) publishJobs(ctx context.Context, api MTSAPI, j state.Job, keep 
 	return best, found, nil
 }
 
-// newestMade is what vouch asks of Mapbox: the ID of the newest upload (for
-// an MTS job, publish job) of j's tileset that did not fail, and whether it
-// is finished.
+// newestMade is what vouch and reseed ask of Mapbox: the ID of the newest
+// upload (for an MTS job, publish job) of j's tileset that did not fail,
+// and whether it is finished.
 func (s *Syncer) newestMade(ctx context.Context, j state.Job) (id string, complete, ok bool, err error) {
 	if j.Target == state.TargetMTS {
-		mj, ok, err := s.newestPublish(ctx, j)
+		api, ok := s.mtsAPI()
+		if !ok {
+			return "", false, false, errNoMTS
+		}
+		mj, ok, err := s.publishJobs(ctx, api, j, func(mj mapbox.Job) (bool, error) { return built(mj), nil })
 		return mj.ID, mj.Stage == mapbox.JobSuccess, ok, err
 	}
 	u, ok, err := s.newestUpload(ctx, j.Tileset)
