@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,7 +25,7 @@ func TestMTSIncrementalChangesets(t *testing.T) {
 	for i := range 20 {
 		features[i] = fmt.Sprintf("tree %d", i)
 	}
-	e.Write("mts/parks.geojson", featureCollection(features))
+	e.Write("mts/parks.geojson", testkit.FeatureCollection(features))
 	d, _ := e.start()
 	files := map[string]string{"mts/parks.geojson": "acme.m-parks"}
 	e.waitMTS(files, 30*time.Second)
@@ -49,7 +48,7 @@ func TestMTSIncrementalChangesets(t *testing.T) {
 	}
 	for n, st := range steps {
 		st.edit()
-		e.Write("mts/parks.geojson", featureCollection(features))
+		e.Write("mts/parks.geojson", testkit.FeatureCollection(features))
 		testkit.WaitFor(t, st.name+": published", 30*time.Second, func() bool {
 			j, ok := e.Srv.HoldsMTS("acme.m-parks")
 			return ok && e.Srv.PublishCounts()["acme.m-parks"] == n+2 && j.Stage == "success"
@@ -74,22 +73,6 @@ func TestMTSIncrementalChangesets(t *testing.T) {
 	}
 }
 
-// featureCollection is a FeatureCollection of points with ids, one per
-// entry of names (id → name), in id order.
-func featureCollection(names map[int]string) string {
-	ids := make([]int, 0, len(names))
-	for id := range names {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var parts []string
-	for _, id := range ids {
-		name, _ := json.Marshal(names[id])
-		parts = append(parts, fmt.Sprintf(`{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[%d,1]},"properties":{"name":%s}}`, id, id, name))
-	}
-	return `{"type":"FeatureCollection","features":[` + strings.Join(parts, ",\n") + "]}"
-}
-
 // lastChangeset is the lines of the last changeset uploaded, sorted.
 func lastChangeset(u *testkit.MTSUploads) []string {
 	data, ok := u.Last("changesets")
@@ -107,12 +90,12 @@ func lastChangeset(u *testkit.MTSUploads) []string {
 func TestMTSChangesetsRefused(t *testing.T) {
 	e := newMTSEnv(t, mtsOptions{incremental: true, sim: mapboxsim.MTSOptions{IncrementalDisabled: true}})
 	features := map[int]string{1: "a", 2: "b", 3: "c", 4: "d", 5: "e", 6: "f", 7: "g", 8: "h", 9: "i", 10: "j"}
-	e.Write("mts/parks.geojson", featureCollection(features))
+	e.Write("mts/parks.geojson", testkit.FeatureCollection(features))
 	d, _ := e.start()
 	files := map[string]string{"mts/parks.geojson": "acme.m-parks"}
 	e.waitMTS(files, 30*time.Second)
 	features[1] = "z"
-	e.Write("mts/parks.geojson", featureCollection(features))
+	e.Write("mts/parks.geojson", testkit.FeatureCollection(features))
 	e.waitMTS(files, 30*time.Second)
 	waitIdle(t, d, 10*time.Second)
 	if j, _ := e.Srv.HoldsMTS("acme.m-parks"); j.Changesets {

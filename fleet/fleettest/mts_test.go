@@ -2,13 +2,10 @@ package fleettest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,13 +144,7 @@ func newMTSWorld(t *testing.T) *world {
 // feature, by id, named.
 func (w *world) writeMTS(names map[int]string) {
 	w.t.Helper()
-	var parts []string
-	for _, id := range slices.Sorted(maps.Keys(names)) {
-		name, _ := json.Marshal(names[id])
-		parts = append(parts, fmt.Sprintf(`{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[%d,1]},"properties":{"name":%s}}`, id, id, name))
-	}
-	text := `{"type":"FeatureCollection","features":[` + strings.Join(parts, ",\n") + "]}"
-	if err := os.WriteFile(filepath.Join(w.base.Drop, "mts", "parks.geojson"), []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(w.base.Drop, "mts", "parks.geojson"), []byte(testkit.FeatureCollection(names)), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
 }
