@@ -129,3 +129,14 @@ func TestSeedRecipeChangedThenWinnerRemoved(t *testing.T) {
 		t.Logf("seed 111400393964 diverged again")
 	}
 }
+
+// TestSeedRefusedWinner replays the history (seed 256472033362) where the
+// newer of two MTS files of one tileset was left with no features: its
+// job was cancelled and the file refused, and nothing handed the tileset
+// back to the older file, whose record stayed "superseded". intake's
+// TestRefusedWinnerHandsItsTilesetOver plays the orders that diverged.
+func TestSeedRefusedWinner(t *testing.T) {
+	if v := play(t, generate(256472033362)); !v.ok() {
+		t.Logf("seed 256472033362 diverged again")
+	}
+}

@@ -272,7 +272,7 @@ func (in *Intake) notUploaded(log *slog.Logger, key state.FileKey, d plan.Decisi
 		in.stats.Refused.Add(1)
 		log.Warn("refused: not sent to Mapbox", "reason", d.Reason, "tileset", d.Tileset)
 		in.refused(key, d.Tileset, d.Reason)
-		return in.store.RecordOutcome(newRec)
+		return in.refuse(newRec)
 	}
 	return in.store.PutFile(newRec)
 }

@@ -202,7 +202,7 @@ func (in *Intake) refuseConversion(key state.FileKey, d plan.Decision, sig signa
 	in.stats.Refused.Add(1)
 	in.log.Warn("refused: not sent to Mapbox", "path", abs, "reason", reason, "tileset", d.Tileset)
 	in.refused(key, d.Tileset, reason)
-	return in.store.RecordOutcome(state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID,
+	return in.refuse(state.FileRecord{Key: key, Size: sig.size, ModTime: sig.modTime, FileID: sig.fileID,
 		Tileset: d.Tileset, Outcome: state.OutcomeRefused, Reason: reason})
 }
 

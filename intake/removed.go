@@ -4,17 +4,33 @@ import (
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
-// removed forgets a file that is gone. Its jobs not yet under way are
-// cancelled (or moved to a copy that holds the same content: a move). If
-// the tileset it went to was to hold its content (now or an earlier one,
-// or a content whose job the sender cancelled), another file that the
-// rules send to the same tileset (a conflict) now decides what the tileset
-// holds: unless one of them holds what the tileset will hold now, each is
-// read again and queued, so the tileset does not keep the content of a
-// file the folder no longer has while another file maps to it. That costs
-// one pass over the file index, only when the removed file's content was
-// the tileset's to be.
+// removed forgets a file that is gone, after withdrawing it from its
+// tileset (see withdraw).
 func (in *Intake) removed(key state.FileKey) error {
+	return in.withdraw(key, "the file was removed before it was sent", func() error { return in.store.RemoveFile(key) })
+}
+
+// refuse records rec, a file's outcome refused, after withdrawing the file
+// from the tileset it went to (see withdraw): its content can no longer be
+// sent, as if it were gone.
+func (in *Intake) refuse(rec state.FileRecord) error {
+	return in.withdraw(rec.Key, "the file changed into one Mapbox cannot take: "+rec.Reason,
+		func() error { return in.store.RecordOutcome(rec) })
+}
+
+// withdraw takes a file that is gone or refused out of the tileset its
+// record says it went to, then has record write the file's new record (or
+// remove it). Its jobs not yet under way are cancelled for reason (or
+// moved to a copy that holds the same content: a move). If the tileset
+// was to hold its content (now or an earlier one, or a content whose job
+// the sender cancelled), another file that the rules send to the same
+// tileset (a conflict) now decides what the tileset holds: unless one of
+// them holds what the tileset will hold now, each is read again once the
+// file's record is written, so the tileset does not keep the content of a
+// file the folder no longer has (or cannot send) while another file maps
+// to it. That costs one pass over the file index, only when the file's
+// content was the tileset's to be.
+func (in *Intake) withdraw(key state.FileKey, reason string, record func() error) error {
 	rec, known, err := in.store.File(key)
 	if err != nil {
 		return err
@@ -29,32 +45,34 @@ func (in *Intake) removed(key state.FileKey) error {
 			return err
 		}
 		winner = ok && (rec.SHA256 != "" && held == rec.SHA256 || from == key)
-		// Its job cancelled (the sender found the file gone before intake
-		// took the removal): it was the tileset's to be, and never will.
+		// Its job cancelled (the sender found the file gone or changed
+		// before intake took it): it was the tileset's to be, and never
+		// will.
 		winner = winner || rec.Outcome == state.OutcomeCancelled
 	}
 	// A job not yet under way for the file's content need not be sent.
-	cancelled, err := in.store.SourceRemoved(key)
+	cancelled, err := in.store.SourceWithdrawn(key, reason)
 	if err != nil {
 		return err
 	}
 	for _, j := range cancelled {
 		in.stats.Cancelled.Add(1)
-		in.log.Info("cancelled: the file was removed before it was sent", "job", j)
+		in.log.Info("cancelled: "+reason, "job", j)
 	}
 	var others []state.FileKey
 	if winner || len(cancelled) > 0 {
-		// The others are marked to be read again before the record goes:
-		// an error leaves the record for intake's retry of this event.
+		// The others are marked to be read again before the record
+		// changes: an error leaves the record for intake's retry of this
+		// event.
 		if others, err = in.resendOthers(key, rec.Tileset); err != nil {
 			return err
 		}
 	}
-	if err := in.store.RemoveFile(key); err != nil {
+	if err := record(); err != nil {
 		return err
 	}
 	for _, o := range others {
-		in.ReadAgain(o) // now that the removed file competes no more
+		in.ReadAgain(o) // now that the file competes no more
 	}
 	return nil
 }

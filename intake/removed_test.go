@@ -58,6 +58,20 @@ func (c conflict) ingest(rel string, kind watcher.Kind) {
 
 func (c conflict) key(rel string) state.FileKey { return state.FileKey{Watch: c.drop, Path: rel} }
 
+// lostTo checks that l is recorded as having lost to w (superseded) and
+// that w's job is the only one, and returns it.
+func (c conflict) lostTo(l, w string) state.Job {
+	c.t.Helper()
+	if rec, _, _ := c.in.store.File(c.key(l)); rec.Outcome != state.OutcomeSuperseded {
+		c.t.Fatalf("%s's record: %q, want superseded (it lost to %s)", l, rec.Outcome, w)
+	}
+	jobs := c.jobs()
+	if len(jobs) != 1 || jobs[0].Source != c.key(w) {
+		c.t.Fatalf("jobs %v, want %s's alone", jobs, w)
+	}
+	return jobs[0]
+}
+
 // jobs returns the jobs not ended.
 func (c conflict) jobs() []state.Job {
 	c.t.Helper()
@@ -82,17 +96,11 @@ func TestRemovedAfterItsJobWasCancelled(t *testing.T) {
 	c.writeLater(wRel, `{"type":"FeatureCollection","features":[],"v":"W"}`, lRel)
 	c.ingest(wRel, watcher.Ready)
 	c.ingest(lRel, watcher.Ready)
-	if rec, _, _ := in.store.File(c.key(lRel)); rec.Outcome != state.OutcomeSuperseded {
-		t.Fatalf("L's record: %q, want superseded (it lost to W)", rec.Outcome)
-	}
-	jobs := c.jobs()
-	if len(jobs) != 1 || jobs[0].Source != c.key(wRel) {
-		t.Fatalf("jobs %v, want W's alone", jobs)
-	}
+	w := c.lostTo(lRel, wRel)
 	if err := os.Remove(filepath.Join(drop, filepath.FromSlash(wRel))); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := in.store.CancelGone(jobs[0].ID, "the file was removed before it was sent"); err != nil {
+	if _, _, err := in.store.CancelGone(w.ID, "the file was removed before it was sent"); err != nil {
 		t.Fatal(err)
 	}
 	c.ingest(wRel, watcher.Removed)

@@ -436,12 +436,12 @@ func (s *Store) KnownUpload(tileset, uploadID string) (bool, error) {
 	return known, nil
 }
 
-// SourceRemoved settles the jobs not yet under way whose source file was
-// removed (queued, or waiting to retry their staging): each moves to a
-// joined file that still holds its content (see Retarget), or is cancelled.
-// A job being staged or past staging is left to its worker. It returns the
-// jobs cancelled.
-func (s *Store) SourceRemoved(key FileKey) ([]Job, error) {
+// SourceWithdrawn settles the jobs not yet under way whose source file was
+// removed or refused (queued, or waiting to retry their staging): each
+// moves to a joined file that still holds its content (see Retarget), or
+// is cancelled for reason. A job being staged or past staging is left to
+// its worker. It returns the jobs cancelled.
+func (s *Store) SourceWithdrawn(key FileKey, reason string) ([]Job, error) {
 	var cancelled []Job
 	err := s.write(func(t *txn) error {
 		cancelled = nil
@@ -461,7 +461,7 @@ func (s *Store) SourceRemoved(key FileKey) ([]Job, error) {
 				}
 				continue
 			}
-			if err := t.endJob(j, OutcomeCancelled, "the file was removed before it was sent"); err != nil {
+			if err := t.endJob(j, OutcomeCancelled, reason); err != nil {
 				return err
 			}
 			cancelled = append(cancelled, j)
@@ -469,7 +469,7 @@ func (s *Store) SourceRemoved(key FileKey) ([]Job, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("jobs of removed %s: %w", key, err)
+		return nil, fmt.Errorf("jobs of withdrawn %s: %w", key, err)
 	}
 	return cancelled, nil
 }
