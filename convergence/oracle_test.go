@@ -210,6 +210,17 @@ func (r *runner) busy(now time.Time) string {
 	if d := now.Sub(r.touch); d < quietAfterTouch {
 		return "the folder changed " + d.Round(time.Millisecond).String() + " ago"
 	}
+	// The daemon's own account of the work it has in hand that no job
+	// shows yet: files settling or waiting for intake, and intake taking
+	// one (a state database slow to write, under load, keeps it there).
+	for _, wt := range w.inproc.D.Watchers() {
+		if st := wt.Status(); st.Pending > 0 || st.Queued > 0 {
+			return fmt.Sprintf("the watcher has %d files settling and %d waiting for intake", st.Pending, st.Queued)
+		}
+	}
+	if w.inproc.D.Intake().Busy() {
+		return "intake is taking a file"
+	}
 	idle, err := w.inproc.D.Syncer().Idle()
 	if err != nil || !idle {
 		return fmt.Sprintf("the daemon has jobs queued or in flight (%v)", err)

@@ -51,6 +51,12 @@ type Intake struct {
 	mu      sync.Mutex
 	rereads []state.FileKey // files to read again (ReadAgain)
 
+	// Run's work that no job shows yet (Busy): it is taking an event, a
+	// file to read again or a retry (or starting), and the events it
+	// failed on, kept for a retry.
+	working atomic.Bool
+	failed  atomic.Int64
+
 	stats Stats
 }
 
@@ -101,6 +107,21 @@ func (in *Intake) Stats() *Stats { return &in.stats }
 func (in *Intake) Spool() string { return in.spool }
 
 func (in *Intake) watchOf(root string) *config.Watch { return in.watches[root] }
+
+// Busy reports whether Run has work in hand that no job shows yet: it is
+// starting, taking a reported file, a file to read again or a retry, or
+// has files to read again or failed events waiting for their retry. A
+// daemon whose watchers have nothing settling or waiting, whose intake is
+// not busy and whose sender is idle has done all it knows of; a state
+// database slow to write (a disk that stalls) keeps intake busy.
+func (in *Intake) Busy() bool {
+	if in.working.Load() || in.failed.Load() > 0 {
+		return true
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.rereads) > 0
+}
 
 // ReadAgain has Run read the file at key again, as if the watcher had
 // reported it: a sender that found the file changed or gone under a job

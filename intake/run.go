@@ -19,6 +19,8 @@ import (
 // again as if reported. It first removes the spool's zips no job needs and
 // mends file records left queued with no job.
 func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
+	in.working.Store(true)
+	defer in.working.Store(false)
 	in.CleanSpool()
 	if n, err := in.store.RepairPending(); err != nil {
 		return err
@@ -31,10 +33,13 @@ func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
 	scanned, scanDone := map[string]map[string]bool{}, map[string]bool{}
 	freed := false // the startup scans' memory given back
 	for {
+		in.failed.Store(int64(len(r.failed)))
+		in.working.Store(false)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev, ok := <-events:
+			in.working.Store(true)
 			if !ok {
 				events = nil // the watchers stopped; keep retrying what failed
 				continue
@@ -63,6 +68,7 @@ func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
 			}
 			r.ingest(ctx, ev, false)
 		case <-in.again:
+			in.working.Store(true)
 			in.mu.Lock()
 			keys := in.rereads
 			in.rereads = nil
@@ -73,6 +79,7 @@ func (in *Intake) Run(ctx context.Context, events <-chan watcher.Event) error {
 				}
 			}
 		case <-r.timer.C:
+			in.working.Store(true)
 			r.retry(ctx)
 		}
 	}
