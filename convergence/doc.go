@@ -80,9 +80,12 @@
 // timeline): for each file the rules send to a tileset (plan.Decide, as
 // the daemon decides), the SHA-256 of the bytes the daemon must send, the
 // zip format.ZipShapefile makes for a shapefile. When the folder has been
-// untouched for three settle times, the daemon has nothing queued or in
-// flight (Syncer.Idle), Mapbox processes nothing and no request came for a
-// moment, the oracle checks, from the server's own record:
+// untouched for three settle times, the daemon's watchers have nothing
+// settling or waiting for intake, its intake is not taking a file
+// (Intake.Busy: a state database slow to write under load holds it
+// there), it has nothing queued or in flight (Syncer.Idle), Mapbox
+// processes nothing and no request came for a moment, the oracle checks,
+// from the server's own record:
 //   - every tileset that a file maps to holds (mapboxsim Server.Holds: the
 //     upload whose successful completion was the latest) exactly that
 //     file's bytes; where files conflict, the README's rule

@@ -14,6 +14,15 @@ func (in *Intake) removed(key state.FileKey) error {
 // from the tileset it went to (see withdraw): its content can no longer be
 // sent, as if it were gone.
 func (in *Intake) refuse(rec state.FileRecord) error {
+	_, known, err := in.store.File(rec.Key)
+	switch {
+	case err != nil:
+		return err
+	case !known:
+		// A file refused as it first appears (many at a time in a folder
+		// of other files) has no job and holds no tileset: one write.
+		return in.store.RecordOutcome(rec)
+	}
 	return in.withdraw(rec.Key, "the file changed into one Mapbox cannot take: "+rec.Reason,
 		func() error { return in.store.RecordOutcome(rec) })
 }
