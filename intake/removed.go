@@ -1,13 +1,15 @@
 package intake
 
 import (
+	"strings"
+
 	"github.com/tilesyncd/tilesyncd/state"
 )
 
 // removed forgets a file that is gone, after withdrawing it from its
 // tileset (see withdraw).
 func (in *Intake) removed(key state.FileKey) error {
-	return in.withdraw(key, "the file was removed before it was sent", func() error { return in.store.RemoveFile(key) })
+	return in.withdraw(key, cancelRemoved, "", func() error { return in.store.RemoveFile(key) })
 }
 
 // refuse records rec, a file's outcome refused, after withdrawing the file
@@ -23,13 +25,20 @@ func (in *Intake) refuse(rec state.FileRecord) error {
 		// of other files) has no job and holds no tileset: one write.
 		return in.store.RecordOutcome(rec)
 	}
-	return in.withdraw(rec.Key, "the file changed into one Mapbox cannot take: "+rec.Reason,
-		func() error { return in.store.RecordOutcome(rec) })
+	return in.withdraw(rec.Key, cancelRefused, rec.Reason, func() error { return in.store.RecordOutcome(rec) })
 }
+
+// The messages withdraw logs a cancelled job with: constants, so that the
+// terminal's handler knows them (internal/console).
+const (
+	cancelRemoved = "cancelled: the file was removed before it was sent"
+	cancelRefused = "cancelled: the file changed into one Mapbox cannot take"
+)
 
 // withdraw takes a file that is gone or refused out of the tileset its
 // record says it went to, then has record write the file's new record (or
-// remove it). Its jobs not yet under way are cancelled for reason (or
+// remove it). Its jobs not yet under way are cancelled with msg (one of
+// the cancel constants) and detail (Mapbox's reason, or none) (or
 // moved to a copy that holds the same content: a move). If the tileset
 // was to hold its content (now or an earlier one, or a content whose job
 // the sender cancelled), another file that the rules send to the same
@@ -39,7 +48,7 @@ func (in *Intake) refuse(rec state.FileRecord) error {
 // file the folder no longer has (or cannot send) while another file maps
 // to it. That costs one pass over the file index, only when the file's
 // content was the tileset's to be.
-func (in *Intake) withdraw(key state.FileKey, reason string, record func() error) error {
+func (in *Intake) withdraw(key state.FileKey, msg, detail string, record func() error) error {
 	rec, known, err := in.store.File(key)
 	if err != nil {
 		return err
@@ -60,13 +69,17 @@ func (in *Intake) withdraw(key state.FileKey, reason string, record func() error
 		winner = winner || rec.Outcome == state.OutcomeCancelled
 	}
 	// A job not yet under way for the file's content need not be sent.
+	reason := strings.TrimPrefix(msg, "cancelled: ")
+	if detail != "" {
+		reason += ": " + detail
+	}
 	cancelled, err := in.store.SourceWithdrawn(key, reason)
 	if err != nil {
 		return err
 	}
 	for _, j := range cancelled {
 		in.stats.Cancelled.Add(1)
-		in.log.Info("cancelled: "+reason, "job", j)
+		in.log.Info(msg, "job", j, "reason", reason)
 	}
 	var others []state.FileKey
 	if winner || len(cancelled) > 0 {

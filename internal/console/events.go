@@ -63,6 +63,7 @@ var messages = map[string]kind{
 	"conflict: two files map to one tileset, which holds whichever was uploaded last; give them different tilesets in the rules (see tilesyncd plan)": conflict,
 	"cancelled": cancelled,
 	"cancelled: the file was removed before it was sent":                                                         cancelled,
+	"cancelled: the file changed into one Mapbox cannot take":                                                    cancelled,
 	"superseded: newer content for the tileset replaces a queued one":                                            replaced,
 	"Mapbox could not find the staged bytes: staging them again":                                                 restage,
 	"resuming a job interrupted by a stop":                                                                       resuming,
