@@ -140,11 +140,15 @@ func (r *runner) checkMTS(files []fileState) []string {
 		keys, _ := r.mtsJobKeys(ts) // what it cannot tell is reported by judgeMTS
 		held, ok := r.w.srv.HoldsMTS(ts)
 		holds[ts] = keys[held.ID].key
+		winners := r.winners(ts, byTileset[ts])
 		if refusedAt[ts] {
-			continue // another file of it refused: the README does not say which wins
+			// Another file of it refused: if it was the winner, the
+			// others are read again and one of them is sent (README,
+			// "Conflicts"), so any may win.
+			winners = byTileset[ts]
 		}
 		match := false
-		for _, f := range r.winners(ts, byTileset[ts]) {
+		for _, f := range winners {
 			match = match || ok && holds[ts] == f.sha
 		}
 		if match {

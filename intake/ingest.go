@@ -118,8 +118,11 @@ func changedOf(abs string, fi fs.FileInfo) time.Time {
 }
 
 // changedLater reports whether the file at key, another file that the
-// rules send to the same tileset (a conflict), changed after than (a file
-// that is gone changed before anything).
+// rules send to the same tileset (a conflict), changed after than or at
+// that very time (a file that is gone changed before anything). A tie,
+// two changes within one tick of the file system's clock, goes to the
+// other file, whose content the tileset holds or will hold: one upload,
+// not a second over it.
 func (in *Intake) changedLater(key state.FileKey, than time.Time) bool {
 	w := in.watchOf(key.Watch)
 	if w == nil {
@@ -127,7 +130,7 @@ func (in *Intake) changedLater(key state.FileKey, than time.Time) bool {
 	}
 	abs := filepath.Join(w.Path, filepath.FromSlash(key.Path))
 	fi, err := os.Stat(abs)
-	return err == nil && changedOf(abs, fi).After(than)
+	return err == nil && !changedOf(abs, fi).Before(than)
 }
 
 func (sig signature) matches(rec state.FileRecord) bool {

@@ -251,6 +251,25 @@ func TestConflictLosesTo(t *testing.T) {
 	}
 }
 
+// A copy of the content the tileset holds is not a loser, however its
+// times compare with the file that made it (a copy made within one tick of
+// the file system's clock ties, and a tie goes to the other file): it is
+// recorded unchanged, as the content is the tileset's.
+func TestConflictCopyOfTheHeldContent(t *testing.T) {
+	s := statetest.Open(t, state.Options{})
+	b, _ := s.Enqueue(fileJob("u.a", "b/p", "B"))
+	upload(t, s, b.Job.ID, "B", "up-b")
+	copied := fileJob("u.a", "a/p", "B")
+	copied.SkipHeld = true
+	copied.LosesTo = func(state.FileKey) bool { return true }
+	if r, err := s.Enqueue(copied); err != nil || r.Lost != nil || !r.Held {
+		t.Fatalf("a copy of the held content: %+v %v; want held, not lost", r, err)
+	}
+	if o := outcome(t, s, "a/p"); o != state.OutcomeUnchanged {
+		t.Errorf("a/p is %s, want unchanged", o)
+	}
+}
+
 // TestCancelGoneTakesAFileThatJoinedMeanwhile: the sender finds a job's file
 // gone and, in one transaction, moves the job to a file that joined it in
 // the meantime instead of cancelling that file's content with it (seed

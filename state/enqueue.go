@@ -229,7 +229,8 @@ func (t *txn) adoptSource(ts *TilesetRecord, nj NewJob) error {
 // source or, when that file is gone or holds other content now, a file
 // joined to the job that still holds it: a move; else the last upload's
 // source) if its record still holds that content; nil when there is none,
-// or it is nj's own file.
+// when it is nj's own file, or when the content is nj's (a copy holds it
+// too: no competition, whatever the times).
 func (t *txn) competitor(nj NewJob, live []Job) (*FileKey, error) {
 	var keys []FileKey
 	var sha string
@@ -244,8 +245,8 @@ func (t *txn) competitor(nj NewJob, live []Job) (*FileKey, error) {
 		}
 		keys, sha = []FileKey{ts.Source}, ts.SHA256
 	}
-	if keys[0] == nj.Source {
-		return nil, nil // nj's own file made the content
+	if keys[0] == nj.Source || sha == nj.SHA256 {
+		return nil, nil // nj's own file made the content, or nj's content
 	}
 	for _, key := range keys {
 		if key == nj.Source || key.validate() != nil {
