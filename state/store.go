@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -326,8 +327,26 @@ func (s *Store) boltCheck() (err error) {
 				errs = append(errs, e)
 			}
 		}
-		return errors.Join(errs...)
+		return checkFindings(errs)
 	})
+}
+
+// checkFindings words what bbolt's page check found as one error on one
+// line, or nil: a panic its check recovered ("panic: …") is said as the
+// check's, so that no line of the refusal reads as tilesyncd crashing.
+func checkFindings(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	said := make([]string, len(errs))
+	for i, e := range errs {
+		msg := strings.Join(strings.Fields(e.Error()), " ")
+		if reason, ok := strings.CutPrefix(msg, "panic: "); ok {
+			msg = "the page check panicked: " + reason
+		}
+		said[i] = msg
+	}
+	return errors.New(strings.Join(said, "; "))
 }
 
 func (s *Store) schemaVersion() (int, error) {
